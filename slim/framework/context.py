@@ -141,7 +141,9 @@ def collection_scope() -> Iterator[Collections]:
     """A fresh set of collections for one step (TF code would build a new graph).
 
     Losses, summaries and regularization gathered inside the block are kept in the yielded :class:`Collections` and
-    dropped afterwards, so an eager training loop does not accumulate them step after step::
+    dropped afterwards, so an eager training loop does not accumulate them step after step. Naming restarts too (as
+    in a model's forward pass): a loss is named ``softmax_cross_entropy_loss/value`` at every step, and layers called
+    directly at the top level reuse the variables the first step created::
 
         for images, labels in batches:
             with slim.collection_scope():
@@ -153,7 +155,7 @@ def collection_scope() -> Iterator[Collections]:
     collections = Collections()
     frame = Frame(
         store=outer.store,
-        pass_state=outer.pass_state,
+        pass_state=PassState(),
         collections=collections,
         training=outer.training,
         building=outer.building,

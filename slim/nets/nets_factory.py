@@ -99,7 +99,7 @@ def _load_all() -> None:
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as error:
-            if error.name != module:  # a real import error inside the module
+            if error.name is None or not module.startswith(error.name):  # a real import error inside the module
                 raise
     _loaded = True
 
