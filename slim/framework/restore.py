@@ -1,0 +1,264 @@
+"""`assign_from_checkpoint(_fn)`: load variables by name from our checkpoints or TF-Slim's (V1 and V2).
+
+TF checkpoints store weights in TF's layout; each of our variables remembers the permutation from TF's layout to
+ours (conv HWIO -> OIHW, dense [in, out] -> [out, in], depthwise [kh, kw, in, m] -> [in, m, kh, kw]), so they are
+converted exactly, without name heuristics. Mismatches are reported by variable name with the fix a TF-Slim user
+needs (exclude the logits scopes for a new head; pick the model variant whose depth multiplier fits).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from slim.framework import checkpoint as ours
+from slim.framework.store import VariableStore
+from slim.framework.variables import Variable, _name_of, _store_of
+
+__all__ = ["CheckpointSource", "open_any_checkpoint", "assign_from_checkpoint", "assign_from_checkpoint_fn"]
+
+logger = logging.getLogger("slim")
+
+
+class CheckpointSource:
+    """A checkpoint of either format, read by name. ``tf_layout`` says whether weights are in TF's layout."""
+
+    def __init__(self, path: str, shapes: dict[str, tuple[int, ...]], getter: Callable[[str], Any], tf_layout: bool):
+        self.path = path
+        self.shapes = shapes
+        self._getter = getter
+        self.tf_layout = tf_layout
+
+    def has(self, name: str) -> bool:
+        return name in self.shapes
+
+    def get(self, name: str) -> torch.Tensor:
+        value = self._getter(name)
+        if isinstance(value, np.ndarray):
+            value = torch.from_numpy(np.ascontiguousarray(value))
+        return value
+
+    def value_for(self, name: str, store: VariableStore, var_name: str) -> torch.Tensor:
+        """The checkpoint tensor ``name`` in the layout of our variable ``var_name``."""
+        value = self.get(name)
+        layout = store.infos[var_name].layout if self.tf_layout else None
+        if layout is not None and value.dim() == len(layout):
+            value = value.permute(*layout)
+        return value
+
+    def shape_for(self, name: str, store: VariableStore, var_name: str) -> tuple[int, ...]:
+        shape = self.shapes[name]
+        layout = store.infos[var_name].layout if self.tf_layout else None
+        if layout is not None and len(shape) == len(layout):
+            shape = tuple(shape[i] for i in layout)
+        return tuple(shape)
+
+
+def _is_tf_checkpoint(path: str) -> bool:
+    return os.path.isfile(path + ".index") or (os.path.isfile(path) and not path.endswith(ours.SUFFIX))
+
+
+def open_any_checkpoint(path: str | os.PathLike) -> CheckpointSource:
+    """Opens a checkpoint prefix/file/directory of our format or TF's (V1 single file, V2 index + data)."""
+    path = str(path)
+    if os.path.isdir(path):
+        latest = ours.latest_checkpoint(path)
+        if latest is None:
+            from slim.framework import tf_checkpoint
+
+            latest = tf_checkpoint.latest_checkpoint(path)
+        if latest is None:
+            raise FileNotFoundError(f"No checkpoint found in directory {path}.")
+        path = latest
+    if path.endswith(ours.SUFFIX):
+        path = path[: -len(ours.SUFFIX)]
+    if os.path.isfile(path + ours.SUFFIX):
+        data = ours.read_checkpoint(path)
+        tensors = data.tensors
+        return CheckpointSource(path, {k: tuple(v.shape) for k, v in tensors.items()}, tensors.__getitem__, False)
+    if _is_tf_checkpoint(path):
+        from slim.framework import tf_checkpoint
+
+        reader = tf_checkpoint.open_checkpoint(path)
+        shapes = {k: tuple(v) for k, v in reader.get_variable_to_shape_map().items()}
+        return CheckpointSource(path, shapes, reader.get_tensor, True)
+    raise FileNotFoundError(
+        f"No checkpoint at {path}: expected {path + ours.SUFFIX} (ours), {path}.index (TF V2) or a TF V1 file."
+    )
+
+
+def _mismatch_message(ckpt_name: str, var_name: str, ckpt_shape: Sequence[int], var_shape: Sequence[int],
+                      path: str) -> str:
+    message = (
+        f"Variable {var_name} has shape {tuple(var_shape)} (our layout) but checkpoint {path} holds {ckpt_name} with "
+        f"shape {tuple(ckpt_shape)} (converted to our layout)."
+    )
+    lowered = var_name.lower()
+    head_words = ("logits", "auxlogits", "aux_logits", "/fc8", "final_layer/fc", "predictions")
+    if any(word in lowered for word in head_words):
+        scope = var_name.split("/")[0]
+        message += (
+            f" This is the classification head: to train a new head, exclude it from restoring, e.g. "
+            f"--checkpoint_exclude_scopes={scope}/Logits,{scope}/AuxLogits (or the net's logits scope)."
+        )
+        if {1000, 1001} & set(ckpt_shape) or {1000, 1001} & set(var_shape):
+            message += (
+                " Most TF-Slim ImageNet checkpoints have 1001 classes (class 0 is 'background'); VGG and ResNet V1 "
+                "have 1000: build the net with num_classes=1001, or use --labels_offset=1 with 1000 classes."
+            )
+    elif len(ckpt_shape) == len(var_shape) and len(var_shape) >= 1 and ckpt_shape[0] and var_shape[0]:
+        ratio = ckpt_shape[0] / var_shape[0]
+        if ratio != 1.0:
+            message += (
+                f" The checkpoint's layer is {ratio:g} times as wide: it was trained with a different depth "
+                "multiplier. Use the model variant that matches the checkpoint (e.g. mobilenet_v2_140 for a "
+                "MobileNet v2 1.4 checkpoint, mobilenet_v1_050 for a 0.5 one)."
+            )
+    return message
+
+
+def _normalise_var_list(var_list: Any, store_hint: Any) -> list[tuple[str, VariableStore, str]]:
+    """``[(checkpoint name, store, variable name)]`` from a list of variables/names/tensors or a dict."""
+    entries = []
+    if isinstance(var_list, Mapping):
+        items = list(var_list.items())
+    elif isinstance(var_list, (list, tuple)):
+        items = [(None, v) for v in var_list]
+    else:
+        raise TypeError(f"var_list must be a list or a dict, got {type(var_list).__name__}.")
+    for ckpt_name, targets in items:
+        for target in targets if isinstance(targets, (list, tuple)) else [targets]:
+            if isinstance(target, Variable):
+                store = target.store
+            else:
+                store = _store_of(store_hint)
+            var_name = _name_of(target, store)
+            entries.append((ckpt_name if ckpt_name is not None else var_name, store, var_name))
+    return entries
+
+
+def assign_from_checkpoint(
+    model_path: str | os.PathLike,
+    var_list: Any,
+    ignore_missing_vars: bool = False,
+    *,
+    model: Any = None,
+) -> tuple[Callable[..., None], dict[str, torch.Tensor]]:
+    """Prepares restoring ``var_list`` from a checkpoint (ours or TF's), as TF-Slim's function of the same name.
+
+    Args:
+      model_path: a checkpoint prefix, file, or directory (its latest checkpoint).
+      var_list: variables (handles from ``slim.get_variables_to_restore()``), their names, or a dict
+        ``{checkpoint name: variable, name or list of them}``.
+      ignore_missing_vars: skip (with a warning) variables the checkpoint does not hold, instead of failing.
+      model: where names in ``var_list`` are looked up (default: the active store).
+
+    Returns:
+      ``(assign_op, feed_dict)``: ``assign_op(feed_dict)`` copies the values into the variables.
+
+    Raises:
+      ValueError: a variable is missing from the checkpoint, or its shape differs (with the fix in the message).
+    """
+    source = open_any_checkpoint(model_path)
+    feed: dict[str, torch.Tensor] = {}
+    targets: dict[str, list[tuple[VariableStore, str]]] = {}
+    missing = []
+    for ckpt_name, store, var_name in _normalise_var_list(var_list, model):
+        if not source.has(ckpt_name):
+            missing.append(ckpt_name)
+            continue
+        var = store.lookup(var_name)
+        ckpt_shape = source.shape_for(ckpt_name, store, var_name)
+        if tuple(ckpt_shape) != tuple(var.shape):
+            raise ValueError(_mismatch_message(ckpt_name, var_name, ckpt_shape, var.shape, source.path))
+        feed[ckpt_name] = source.value_for(ckpt_name, store, var_name)
+        targets.setdefault(ckpt_name, []).append((store, var_name))
+    if missing:
+        if not ignore_missing_vars:
+            raise ValueError(
+                f"Checkpoint {source.path} is missing variable(s) {missing[:20]}"
+                f"{' ...' if len(missing) > 20 else ''}. Pass ignore_missing_vars=True to skip them, or exclude "
+                "their scopes from the variables to restore."
+            )
+        for name in missing:
+            logger.warning("Variable %s missing in checkpoint %s", name, source.path)
+
+    def assign_op(feed_dict: Mapping[str, torch.Tensor] | None = None) -> None:
+        values = feed_dict if feed_dict is not None else feed
+        with torch.no_grad():
+            for ckpt_name, value in values.items():
+                for store, var_name in targets[ckpt_name]:
+                    var = store.lookup(var_name)
+                    var.copy_(value.to(dtype=var.dtype, device=var.device))
+
+    return assign_op, feed
+
+
+def assign_from_checkpoint_fn(
+    model_path: str | os.PathLike,
+    var_list: Any,
+    ignore_missing_vars: bool = False,
+    reshape_variables: bool = False,
+    *,
+    model: Any = None,
+) -> Callable[..., None] | None:
+    """A function ``init_fn(model=None)`` that restores ``var_list`` from ``model_path`` when called.
+
+    As TF-Slim: an empty ``var_list`` is a ValueError; with ``ignore_missing_vars`` variables absent from the
+    checkpoint are dropped with a warning ("Variable X missing in checkpoint Y") and None is returned if nothing is
+    left; ``reshape_variables`` allows a value with the same number of elements but another shape. Names in
+    ``var_list`` are resolved in the model passed to ``init_fn`` (or ``model=``), so a function made before a model
+    exists works.
+    """
+    if not var_list:
+        raise ValueError("var_list cannot be empty")
+    source = open_any_checkpoint(model_path)
+
+    def resolve(target_model: Any) -> list[tuple[str, VariableStore, str]]:
+        entries = _normalise_var_list(var_list, target_model if target_model is not None else model)
+        kept = []
+        for ckpt_name, store, var_name in entries:
+            if source.has(ckpt_name):
+                kept.append((ckpt_name, store, var_name))
+            elif ignore_missing_vars:
+                logger.warning("Variable %s missing in checkpoint %s", ckpt_name, source.path)
+            else:
+                raise ValueError(
+                    f"Checkpoint {source.path} is missing variable {ckpt_name}. Pass ignore_missing_vars=True to skip "
+                    "it, or exclude its scope from the variables to restore."
+                )
+        return kept
+
+    if ignore_missing_vars and all(not isinstance(v, str) for v in _flat(var_list)):
+        if not resolve(model):
+            logger.warning("No Variables to restore")
+            return None
+
+    def callback(target_model: Any = None) -> None:
+        with torch.no_grad():
+            for ckpt_name, store, var_name in resolve(target_model):
+                var = store.lookup(var_name)
+                ckpt_shape = source.shape_for(ckpt_name, store, var_name)
+                value = source.value_for(ckpt_name, store, var_name)
+                if tuple(ckpt_shape) != tuple(var.shape):
+                    if reshape_variables and value.numel() == var.numel():
+                        value = value.reshape(var.shape)
+                    else:
+                        raise ValueError(_mismatch_message(ckpt_name, var_name, ckpt_shape, var.shape, source.path))
+                var.copy_(value.to(dtype=var.dtype, device=var.device))
+
+    return callback
+
+
+def _flat(var_list: Any) -> list[Any]:
+    if isinstance(var_list, Mapping):
+        values = []
+        for v in var_list.values():
+            values += list(v) if isinstance(v, (list, tuple)) else [v]
+        return values
+    return list(var_list)
