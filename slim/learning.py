@@ -77,7 +77,8 @@ def _param_name_map(model: torch.nn.Module | None) -> dict[int, str]:
 
 
 def multiply_gradients(
-    grads_and_vars: list[tuple[torch.Tensor | None, Any]], gradient_multipliers: Mapping[Any, float],
+    grads_and_vars: list[tuple[torch.Tensor | None, Any]],
+    gradient_multipliers: Mapping[Any, float],
     names: Mapping[int, str] | None = None,
 ) -> list[tuple[torch.Tensor | None, Any]]:
     """Multiplies the gradients of the variables named (or given) in ``gradient_multipliers``."""
@@ -120,8 +121,9 @@ def clip_gradient_norms(
     return clipped
 
 
-def add_gradients_summaries(grads_and_vars: list[tuple[torch.Tensor | None, Any]],
-                            names: Mapping[int, str] | None = None) -> list[summaries_lib.Summary]:
+def add_gradients_summaries(
+    grads_and_vars: list[tuple[torch.Tensor | None, Any]], names: Mapping[int, str] | None = None
+) -> list[summaries_lib.Summary]:
     """Histogram ``<var>/gradient`` and scalar ``<var>/gradient_norm`` summaries for every gradient."""
     names = names or {}
     recorded = []
@@ -259,8 +261,18 @@ def create_train_op(
         )
     if global_step is _USE_GLOBAL_STEP:
         global_step = get_or_create_global_step()
-    return TrainOp(total_loss, optimizer, global_step, model, update_ops, variables_to_train, clip_gradient_norm,
-                   summarize_gradients, gradient_multipliers, check_numerics)
+    return TrainOp(
+        total_loss,
+        optimizer,
+        global_step,
+        model,
+        update_ops,
+        variables_to_train,
+        clip_gradient_norm,
+        summarize_gradients,
+        gradient_multipliers,
+        check_numerics,
+    )
 
 
 class Saver:
@@ -316,8 +328,9 @@ class Saver:
             raise ValueError(f"Checkpoint {data.path} lacks model variables {missing[:10]}: it is not from this model.")
         self.model.load_state_dict({k: data.tensors[k] for k in state}, strict=True)
         if self.optimizer is not None and "optimizer" in data.metadata:
-            ckpt_lib.optimizer_state_from_tensors(self.optimizer, _param_name_map(self.model), data.tensors,
-                                                  data.metadata["optimizer"])
+            ckpt_lib.optimizer_state_from_tensors(
+                self.optimizer, _param_name_map(self.model), data.tensors, data.metadata["optimizer"]
+            )
         if self.restore_extra is not None:
             self.restore_extra(data.tensors)
         if self.global_step is not None:
@@ -467,8 +480,9 @@ def train(
                 now = time.time()
                 step = int(global_step)
                 if writer is not None and now - last_summary >= save_summaries_secs:
-                    _write_step_summaries(writer, train_op, summary_op, step, (step - last_summary_step) /
-                                          max(now - last_summary, 1e-9))
+                    _write_step_summaries(
+                        writer, train_op, summary_op, step, (step - last_summary_step) / max(now - last_summary, 1e-9)
+                    )
                     last_summary, last_summary_step = now, step
                 if saver is not None and is_chief and save_interval_secs and now - last_save >= save_interval_secs:
                     saver.save(logdir, step)
@@ -485,8 +499,9 @@ def train(
     return last_loss
 
 
-def _write_step_summaries(writer: Any, train_op: TrainOp, summary_op: Any, step: int,
-                          steps_per_sec: float | None) -> None:
+def _write_step_summaries(
+    writer: Any, train_op: TrainOp, summary_op: Any, step: int, steps_per_sec: float | None
+) -> None:
     recorded = list(train_op.last_summaries)
     if summary_op is not None:
         recorded += list(summary_op())

@@ -54,8 +54,9 @@ def _record(tag: str, kind: str, tensor: Any, print_summary: bool = False) -> Su
     return summary
 
 
-def add_scalar_summary(tensor: Any, name: str | None = None, prefix: str | None = None,
-                       print_summary: bool = False) -> Summary:
+def add_scalar_summary(
+    tensor: Any, name: str | None = None, prefix: str | None = None, print_summary: bool = False
+) -> Summary:
     """Records a scalar summary (``print_summary`` also prints the value when it is written)."""
     value = torch.as_tensor(tensor)
     if value.numel() != 1:
@@ -68,18 +69,21 @@ def add_histogram_summary(tensor: Any, name: str | None = None, prefix: str | No
     return _record(_tag(name, prefix, tensor, "histogram"), "histogram", tensor)
 
 
-def add_image_summary(tensor: Any, name: str | None = None, prefix: str | None = None,
-                      print_summary: bool = False) -> Summary:
+def add_image_summary(
+    tensor: Any, name: str | None = None, prefix: str | None = None, print_summary: bool = False
+) -> Summary:
     """Records a batch of images ``[N, C, H, W]`` (C in 1, 3, 4; float in [0, 1] or uint8)."""
     value = torch.as_tensor(tensor)
     if value.dim() != 4 or value.shape[1] not in (1, 3, 4):
-        raise ValueError(f"add_image_summary {name}: expected [N, C, H, W] with C in (1, 3, 4), got "
-                         f"{tuple(value.shape)}.")
+        raise ValueError(
+            f"add_image_summary {name}: expected [N, C, H, W] with C in (1, 3, 4), got {tuple(value.shape)}."
+        )
     return _record(_tag(name, prefix, tensor, "image"), "image", value, print_summary)
 
 
-def add_zero_fraction_summary(tensor: Any, name: str | None = None, prefix: str | None = None,
-                              print_summary: bool = False) -> Summary:
+def add_zero_fraction_summary(
+    tensor: Any, name: str | None = None, prefix: str | None = None, print_summary: bool = False
+) -> Summary:
     """Records the fraction of zeros (tag ``<name>/Fraction_of_Zero_Values``)."""
     value = torch.as_tensor(tensor)
     fraction = (value == 0).float().mean()
@@ -93,8 +97,9 @@ def _plural(fn, tensors: Iterable[Any], prefix: str | None, **kwargs: Any) -> li
     return [fn(tensor, name=name, prefix=prefix, **kwargs) for name, tensor in items]
 
 
-def add_scalar_summaries(tensors: Iterable[Any] | dict, prefix: str | None = None,
-                         print_summary: bool = False) -> list[Summary]:
+def add_scalar_summaries(
+    tensors: Iterable[Any] | dict, prefix: str | None = None, print_summary: bool = False
+) -> list[Summary]:
     """Scalar summaries for several tensors (a dict gives the names)."""
     return _plural(add_scalar_summary, tensors, prefix, print_summary=print_summary)
 

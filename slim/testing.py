@@ -83,6 +83,7 @@ def run_layer_test(
         assert same, "training and evaluation outputs should be equal for this layer"
 
     if check_reuse and variables:
+
         def twice(x: torch.Tensor) -> tuple[Any, Any]:
             first = layer(x, *args, scope=scope, **kwargs)
             second = layer(x, *args, scope=scope, reuse=True, **kwargs)

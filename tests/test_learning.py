@@ -47,8 +47,9 @@ def test_variables_to_train_restricts_updates():
     model, total_loss = make_problem()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    train_op = slim.learning.create_train_op(total_loss, optimizer, variables_to_train=slim.get_trainable_variables(
-        "out", model=model), model=model)
+    train_op = slim.learning.create_train_op(
+        total_loss, optimizer, variables_to_train=slim.get_trainable_variables("out", model=model), model=model
+    )
     train_op()
     after = model.state_dict()
     assert torch.equal(before["hidden/weights"], after["hidden/weights"])
@@ -66,8 +67,9 @@ def test_clip_and_multipliers():
     model, total_loss = make_problem()
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
     before = model.state_dict()["out/biases"].clone()
-    train_op = slim.learning.create_train_op(total_loss, optimizer, gradient_multipliers={"out/biases": 0.0},
-                                             clip_gradient_norm=0.1, model=model)
+    train_op = slim.learning.create_train_op(
+        total_loss, optimizer, gradient_multipliers={"out/biases": 0.0}, clip_gradient_norm=0.1, model=model
+    )
     train_op()
     assert torch.equal(model.state_dict()["out/biases"], before)
 
@@ -75,8 +77,9 @@ def test_clip_and_multipliers():
 def test_nan_loss_stops_with_the_step():
     model, _ = make_problem()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    train_op = slim.learning.create_train_op(lambda: model(torch.full((1, 3), float("nan"))).sum(), optimizer,
-                                             model=model)
+    train_op = slim.learning.create_train_op(
+        lambda: model(torch.full((1, 3), float("nan"))).sum(), optimizer, model=model
+    )
     with pytest.raises(FloatingPointError, match="LossTensor is inf or nan at global step 0"):
         train_op()
 
@@ -86,11 +89,18 @@ def test_train_writes_checkpoints_summaries_and_resumes(tmp_path, caplog):
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     train_op = slim.learning.create_train_op(total_loss, optimizer, model=model)
     with caplog.at_level(logging.INFO, logger="slim"):
-        loss = slim.learning.train(train_op, str(tmp_path), number_of_steps=20, log_every_n_steps=10,
-                                   save_summaries_secs=1e-9, save_interval_secs=1e-9)
+        loss = slim.learning.train(
+            train_op,
+            str(tmp_path),
+            number_of_steps=20,
+            log_every_n_steps=10,
+            save_summaries_secs=1e-9,
+            save_interval_secs=1e-9,
+        )
     assert loss is not None
-    assert any(r.getMessage().startswith("global step 10: loss = ") and "sec/step" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        r.getMessage().startswith("global step 10: loss = ") and "sec/step" in r.getMessage() for r in caplog.records
+    )
     assert ckpt.latest_checkpoint(tmp_path).endswith("model.ckpt-20")
     assert len(list(tmp_path.glob("*.safetensors"))) == 5  # keeps the last 5
     events = EventAccumulator(str(tmp_path))
@@ -103,8 +113,9 @@ def test_train_writes_checkpoints_summaries_and_resumes(tmp_path, caplog):
     optimizer2 = torch.optim.Adam(model2.parameters(), lr=0.01)
     train_op2 = slim.learning.create_train_op(total_loss2, optimizer2, model=model2)
     called = []
-    slim.learning.train(train_op2, str(tmp_path), number_of_steps=25, init_fn=called.append,
-                        save_summaries_secs=0, save_interval_secs=0)
+    slim.learning.train(
+        train_op2, str(tmp_path), number_of_steps=25, init_fn=called.append, save_summaries_secs=0, save_interval_secs=0
+    )
     assert called == [] and int(train_op2.global_step) == 25
     assert ckpt.latest_checkpoint(tmp_path).endswith("model.ckpt-25")
     assert ckpt.read_checkpoint(tmp_path).metadata["optimizer"]["class"] == "Adam"
@@ -128,8 +139,7 @@ def test_sigint_stops_cleanly_with_a_final_checkpoint(tmp_path):
             os.kill(os.getpid(), signal.SIGINT)
         return total_loss()
 
-    train_op = slim.learning.create_train_op(interrupted_loss, torch.optim.SGD(model.parameters(), lr=0.1),
-                                             model=model)
+    train_op = slim.learning.create_train_op(interrupted_loss, torch.optim.SGD(model.parameters(), lr=0.1), model=model)
     slim.learning.train(train_op, str(tmp_path), number_of_steps=1000, save_summaries_secs=0, save_interval_secs=0)
     assert int(train_op.global_step) == 3
     assert ckpt.latest_checkpoint(tmp_path).endswith("model.ckpt-3")

@@ -17,8 +17,14 @@ def test_record_and_write(tmp_path, capsys):
         summaries.add_image_summary(torch.rand(2, 3, 8, 8), name="images")
         summaries.add_scalar_summaries({"a": 1.0, "b": 2.0}, prefix="p")
         recorded = summaries.get_summaries()
-        assert [s.tag for s in recorded] == ["losses/loss", "acts", "relu/Fraction_of_Zero_Values", "images",
-                                             "p/a", "p/b"]
+        assert [s.tag for s in recorded] == [
+            "losses/loss",
+            "acts",
+            "relu/Fraction_of_Zero_Values",
+            "images",
+            "p/a",
+            "p/b",
+        ]
         writer = SummaryWriter(str(tmp_path))
         summaries.write_summaries(writer, global_step=3)
         writer.close()

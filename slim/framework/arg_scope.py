@@ -124,12 +124,12 @@ def add_arg_scope(func: Callable) -> Callable:
     """
     signature = inspect.signature(func)
     params = list(signature.parameters.values())
-    positional_names = tuple(
-        p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    )
+    positional_names = tuple(p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
     takes_var_kwargs = any(p.kind == p.VAR_KEYWORD for p in params)
-    accepts = None if takes_var_kwargs else frozenset(
-        p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    accepts = (
+        None
+        if takes_var_kwargs
+        else frozenset(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
     )
     key = getattr(func, _KEY_ATTR, f"{func.__module__}.{func.__qualname__}")
 

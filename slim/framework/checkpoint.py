@@ -145,8 +145,11 @@ def optimizer_state_from_tensors(
             missing = sorted(set(saved["params"]) ^ set(names))[:5]
             raise ValueError(f"The checkpoint's optimizer covers other variables (first differences: {missing}).")
         for name in names:
-            entry = {key[len(f"{_OPTIMIZER_PREFIX}{name}/"):]: value
-                     for key, value in tensors.items() if key.startswith(f"{_OPTIMIZER_PREFIX}{name}/")}
+            entry = {
+                key[len(f"{_OPTIMIZER_PREFIX}{name}/") :]: value
+                for key, value in tensors.items()
+                if key.startswith(f"{_OPTIMIZER_PREFIX}{name}/")
+            }
             entry.update(meta.get("scalars", {}).get(name, {}))
             if entry:
                 new_state[index] = entry

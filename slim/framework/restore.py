@@ -92,8 +92,9 @@ def open_any_checkpoint(path: str | os.PathLike) -> CheckpointSource:
     )
 
 
-def _mismatch_message(ckpt_name: str, var_name: str, ckpt_shape: Sequence[int], var_shape: Sequence[int],
-                      path: str) -> str:
+def _mismatch_message(
+    ckpt_name: str, var_name: str, ckpt_shape: Sequence[int], var_shape: Sequence[int], path: str
+) -> str:
     message = (
         f"Variable {var_name} has shape {tuple(var_shape)} (our layout) but checkpoint {path} holds {ckpt_name} with "
         f"shape {tuple(ckpt_shape)} (converted to our layout)."

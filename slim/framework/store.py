@@ -122,7 +122,9 @@ def resolve_device(device: Any, variable_name: str) -> torch.device | None:
         if not device:
             return None
     if not isinstance(device, str):
-        raise TypeError(f"Variable {variable_name}: device must be a string or a function, got {type(device).__name__}.")
+        raise TypeError(
+            f"Variable {variable_name}: device must be a string or a function, got {type(device).__name__}."
+        )
     last = device.rstrip("/").split("/")[-1] if "/" in device else device
     match = _TF_DEVICE.search(last) or _TF_DEVICE.search(device)
     if match is None:
@@ -217,14 +219,14 @@ def get_variable(
     if existing is not None:
         if target_shape is not None and tuple(existing.shape) != target_shape:
             raise ValueError(
-                f"Variable {full_name} exists with shape {tuple(existing.shape)}, but shape {target_shape} was requested "
-                "(our layout). A reused variable must keep its shape."
+                f"Variable {full_name} exists with shape {tuple(existing.shape)}, but shape {target_shape} was "
+                "requested (our layout). A reused variable must keep its shape."
             )
         return existing
     if reuse is True:
         raise ValueError(
-            f"Variable {full_name} does not exist, but the scope asks to reuse it (reuse=True). Create it first, or set "
-            "reuse=slim.AUTO_REUSE."
+            f"Variable {full_name} does not exist, but the scope asks to reuse it (reuse=True). Create it first, or "
+            "set reuse=slim.AUTO_REUSE."
         )
     if store.frozen:
         raise ValueError(

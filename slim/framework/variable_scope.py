@@ -66,8 +66,8 @@ def variable_scope(
     del values
     if unsupported:
         raise TypeError(
-            f"variable_scope: unsupported argument(s) {sorted(unsupported)}; initializers, regularizers and devices are "
-            "given to the layers or through slim.arg_scope."
+            f"variable_scope: unsupported argument(s) {sorted(unsupported)}; initializers, regularizers and devices "
+            "are given to the layers or through slim.arg_scope."
         )
     if reuse is False:
         reuse = None
@@ -90,7 +90,8 @@ def variable_scope(
             name = name_or_scope
         else:
             raise TypeError(
-                f"variable_scope: name_or_scope must be a string or a VariableScope, got {type(name_or_scope).__name__}."
+                "variable_scope: name_or_scope must be a string or a VariableScope, got "
+                f"{type(name_or_scope).__name__}."
             )
         new_name = join_name(parent.name, name)
         new_reuse = reuse if reuse is not None else parent.reuse

@@ -219,13 +219,20 @@ def model_variable(
     )
 
 
-def _named_value_variable(initial_value: Any, name: str | None, collections: list[str], trainable: bool) -> torch.Tensor:
+def _named_value_variable(
+    initial_value: Any, name: str | None, collections: list[str], trainable: bool
+) -> torch.Tensor:
     value = torch.as_tensor(initial_value)
     if not value.is_floating_point():
         trainable = False  # integer tensors cannot be parameters
     name = name or "Variable"
     return get_variable(
-        name, shape=list(value.shape), dtype=value.dtype, initializer=value, trainable=trainable, collections=collections
+        name,
+        shape=list(value.shape),
+        dtype=value.dtype,
+        initializer=value,
+        trainable=trainable,
+        collections=collections,
     )
 
 
@@ -278,11 +285,7 @@ def get_variables(
             suffix += ":"
         scope = (scope or "") + ".*" + suffix
     pattern = re.compile(scope) if scope else None
-    return [
-        Variable(store, name)
-        for name in store.names(collection)
-        if pattern is None or pattern.match(f"{name}:0")
-    ]
+    return [Variable(store, name) for name in store.names(collection) if pattern is None or pattern.match(f"{name}:0")]
 
 
 def get_model_variables(scope: Any = None, suffix: str | None = None, *, model: Any = None) -> list[Variable]:
@@ -398,8 +401,10 @@ def assert_global_step(global_step_tensor: Any) -> None:
     if not isinstance(global_step_tensor, torch.Tensor):
         raise TypeError(f"Existing global step must be a tensor, got {type(global_step_tensor).__name__}.")
     if global_step_tensor.is_floating_point() or global_step_tensor.dim() != 0:
-        raise TypeError(f"Existing global step must be an integer scalar, got {global_step_tensor.dtype} "
-                        f"of shape {tuple(global_step_tensor.shape)}.")
+        raise TypeError(
+            f"Existing global step must be an integer scalar, got {global_step_tensor.dtype} "
+            f"of shape {tuple(global_step_tensor.shape)}."
+        )
 
 
 def assert_or_get_global_step(graph: Any = None, global_step_tensor: Any = None, *, model: Any = None):
@@ -413,6 +418,7 @@ def assert_or_get_global_step(graph: Any = None, global_step_tensor: Any = None,
 
 
 # --- assignment -------------------------------------------------------------------------------------------------------
+
 
 def assign_from_values(var_names_to_values: dict[str, Any], *, model: Any = None):
     """Prepares assigning values to variables by name (TF returns ``(assign_op, feed_dict)``).
@@ -464,8 +470,14 @@ class VariableDeviceChooser:
     string for code that inspects it.
     """
 
-    def __init__(self, num_tasks: int = 0, job_name: str = "ps", device_type: str = "CPU", device_index: int = 0,
-                 replica: int | None = None) -> None:
+    def __init__(
+        self,
+        num_tasks: int = 0,
+        job_name: str = "ps",
+        device_type: str = "CPU",
+        device_index: int = 0,
+        replica: int | None = None,
+    ) -> None:
         self._num_tasks = num_tasks
         self._next_task_id = 0
         self._job_name = job_name

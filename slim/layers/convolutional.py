@@ -206,9 +206,26 @@ def _fixed_rank(conv_dims: int, name: str) -> Callable:
         if inputs.dim() != conv_dims + 2:
             raise ValueError(f"{name}: expected a rank-{conv_dims + 2} input, got shape {tuple(inputs.shape)}.")
         return convolution.__wrapped__(
-            inputs, num_outputs, kernel_size, stride, padding, data_format, rate, activation_fn, normalizer_fn,
-            normalizer_params, weights_initializer, weights_regularizer, biases_initializer, biases_regularizer,
-            reuse, variables_collections, outputs_collections, trainable, scope, conv_dims,
+            inputs,
+            num_outputs,
+            kernel_size,
+            stride,
+            padding,
+            data_format,
+            rate,
+            activation_fn,
+            normalizer_fn,
+            normalizer_params,
+            weights_initializer,
+            weights_regularizer,
+            biases_initializer,
+            biases_regularizer,
+            reuse,
+            variables_collections,
+            outputs_collections,
+            trainable,
+            scope,
+            conv_dims,
         )
 
     layer.__name__ = layer.__qualname__ = name
@@ -281,7 +298,10 @@ def separable_convolution2d(
             bias = None
             if normalizer_fn is None and biases_initializer is not None:
                 bias = _biases(
-                    in_channels * depth_multiplier, biases_initializer, biases_regularizer, variables_collections,
+                    in_channels * depth_multiplier,
+                    biases_initializer,
+                    biases_regularizer,
+                    variables_collections,
                     trainable,
                 )
             outputs = conv_nd(x, depthwise_kernel, bias, strides, padding, rates, groups=in_channels)

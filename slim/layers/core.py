@@ -164,8 +164,9 @@ def dropout(
             if seed is not None:
                 generator = torch.Generator(device=inputs.device).manual_seed(seed)
             shape = tuple(noise_shape) if noise_shape is not None else tuple(inputs.shape)
-            mask = torch.empty(shape, dtype=inputs.dtype, device=inputs.device).bernoulli_(keep_prob,
-                                                                                           generator=generator)
+            mask = torch.empty(shape, dtype=inputs.dtype, device=inputs.device).bernoulli_(
+                keep_prob, generator=generator
+            )
             outputs = inputs * mask / keep_prob
     return collect_named_outputs(outputs_collections, alias, outputs)
 

@@ -112,20 +112,33 @@ def batch_norm(
     if adjustment is not None:
         raise ValueError("batch_norm: the adjustment function is not supported; pass adjustment=None.")
     del renorm_clipping, renorm_decay
-    initializers = _check_keys(param_initializers, ("beta", "gamma", "moving_mean", "moving_variance"),
-                               "batch_norm param_initializers")
+    initializers = _check_keys(
+        param_initializers, ("beta", "gamma", "moving_mean", "moving_variance"), "batch_norm param_initializers"
+    )
     regularizers = _check_keys(param_regularizers, ("beta", "gamma"), "batch_norm param_regularizers")
     with variable_scope(scope, "BatchNorm", [inputs], reuse=reuse) as sc:
         axis = _channel_axis(inputs, data_format, f"batch_norm {sc.name}")
         channels = int(inputs.shape[axis])
-        beta = _param("beta", [channels], initializers, zeros_initializer(), regularizers, variables_collections,
-                      trainable) if center else None
-        gamma = _param("gamma", [channels], initializers, ones_initializer(), regularizers, variables_collections,
-                       trainable) if scale else None
-        moving_mean = _param("moving_mean", [channels], initializers, zeros_initializer(), {}, variables_collections,
-                             False)
-        moving_variance = _param("moving_variance", [channels], initializers, ones_initializer(), {},
-                                 variables_collections, False)
+        beta = (
+            _param(
+                "beta", [channels], initializers, zeros_initializer(), regularizers, variables_collections, trainable
+            )
+            if center
+            else None
+        )
+        gamma = (
+            _param(
+                "gamma", [channels], initializers, ones_initializer(), regularizers, variables_collections, trainable
+            )
+            if scale
+            else None
+        )
+        moving_mean = _param(
+            "moving_mean", [channels], initializers, zeros_initializer(), {}, variables_collections, False
+        )
+        moving_variance = _param(
+            "moving_variance", [channels], initializers, ones_initializer(), {}, variables_collections, False
+        )
         debias = None
         if zero_debias_moving_mean:
             with variable_scope("moving_mean"):
@@ -137,8 +150,16 @@ def batch_norm(
         x = inputs.movedim(axis, 1) if axis != 1 else inputs
         if training and (batch_weights is not None or fused is False or debias is not None):
             outputs = _batch_norm_train_explicit(
-                x, beta, gamma, moving_mean, moving_variance, decay, epsilon, batch_weights,
-                unbiased_update=fused is not False and batch_weights is None, debias=debias,
+                x,
+                beta,
+                gamma,
+                moving_mean,
+                moving_variance,
+                decay,
+                epsilon,
+                batch_weights,
+                unbiased_update=fused is not False and batch_weights is None,
+                debias=debias,
             )
         else:
             outputs = F.batch_norm(
@@ -188,7 +209,7 @@ def _batch_norm_train_explicit(
             biased, local_step = debias
             biased.mul_(decay).add_(mean.detach() * (1.0 - decay))
             local_step.add_(1.0)
-            moving_mean.copy_(biased / (1.0 - decay ** local_step))
+            moving_mean.copy_(biased / (1.0 - decay**local_step))
         moving_variance.mul_(decay).add_(update_variance.detach() * (1.0 - decay))
     return outputs
 

@@ -36,9 +36,7 @@ def _flat(pads: list) -> list:
 
 
 def _symmetric(pads: list, kernel: Sequence[int]) -> bool:
-    return all(
-        isinstance(b, int) and isinstance(a, int) and b == a and b <= k // 2 for (b, a), k in zip(pads, kernel)
-    )
+    return all(isinstance(b, int) and isinstance(a, int) and b == a and b <= k // 2 for (b, a), k in zip(pads, kernel))
 
 
 def pool_nd(
@@ -117,8 +115,9 @@ def max_pool2d(
     scope: str | None = None,
 ) -> torch.Tensor:
     """2-D max pooling (default scope ``MaxPool2D``)."""
-    return _pool_layer(inputs, "MAX", kernel_size, stride, padding, data_format, outputs_collections, scope,
-                       "MaxPool2D", 2)
+    return _pool_layer(
+        inputs, "MAX", kernel_size, stride, padding, data_format, outputs_collections, scope, "MaxPool2D", 2
+    )
 
 
 @add_arg_scope
@@ -132,8 +131,9 @@ def avg_pool2d(
     scope: str | None = None,
 ) -> torch.Tensor:
     """2-D average pooling (default scope ``AvgPool2D``); SAME excludes padding from the divisor."""
-    return _pool_layer(inputs, "AVG", kernel_size, stride, padding, data_format, outputs_collections, scope,
-                       "AvgPool2D", 2)
+    return _pool_layer(
+        inputs, "AVG", kernel_size, stride, padding, data_format, outputs_collections, scope, "AvgPool2D", 2
+    )
 
 
 @add_arg_scope
@@ -147,8 +147,9 @@ def max_pool3d(
     scope: str | None = None,
 ) -> torch.Tensor:
     """3-D max pooling over NCDHW input (default scope ``MaxPool3D``)."""
-    return _pool_layer(inputs, "MAX", kernel_size, stride, padding, data_format, outputs_collections, scope,
-                       "MaxPool3D", 3)
+    return _pool_layer(
+        inputs, "MAX", kernel_size, stride, padding, data_format, outputs_collections, scope, "MaxPool3D", 3
+    )
 
 
 @add_arg_scope
@@ -162,8 +163,9 @@ def avg_pool3d(
     scope: str | None = None,
 ) -> torch.Tensor:
     """3-D average pooling over NCDHW input (default scope ``AvgPool3D``)."""
-    return _pool_layer(inputs, "AVG", kernel_size, stride, padding, data_format, outputs_collections, scope,
-                       "AvgPool3D", 3)
+    return _pool_layer(
+        inputs, "AVG", kernel_size, stride, padding, data_format, outputs_collections, scope, "AvgPool3D", 3
+    )
 
 
 @add_arg_scope
@@ -181,5 +183,16 @@ def pool(
     """N-d pooling of type 'MAX' or 'AVG' (default scope ``max_pool``/``avg_pool``), optionally dilated."""
     if pooling_type not in ("MAX", "AVG"):
         raise ValueError(f"pool: pooling_type must be 'MAX' or 'AVG', got {pooling_type!r}.")
-    return _pool_layer(inputs, pooling_type, kernel_size, stride, padding, data_format, outputs_collections, scope,
-                       f"{pooling_type.lower()}_pool", None, rate=dilation_rate)
+    return _pool_layer(
+        inputs,
+        pooling_type,
+        kernel_size,
+        stride,
+        padding,
+        data_format,
+        outputs_collections,
+        scope,
+        f"{pooling_type.lower()}_pool",
+        None,
+        rate=dilation_rate,
+    )

@@ -1,7 +1,7 @@
 """`repeat` and `stack`: the same layer applied several times under numbered scopes.
 
-    net = slim.repeat(net, 3, slim.conv2d, 256, [3, 3], scope='conv3')   # conv3/conv3_1 .. conv3/conv3_3
-    net = slim.stack(net, slim.fully_connected, [32, 64, 128], scope='fc')  # fc/fc_1 .. fc/fc_3
+net = slim.repeat(net, 3, slim.conv2d, 256, [3, 3], scope='conv3')   # conv3/conv3_1 .. conv3/conv3_3
+net = slim.stack(net, slim.fully_connected, [32, 64, 128], scope='fc')  # fc/fc_1 .. fc/fc_3
 """
 
 from __future__ import annotations

@@ -46,14 +46,15 @@ def _num_present(losses: torch.Tensor, weights: torch.Tensor, per_batch: bool = 
     batch = losses.shape[0] if losses.dim() > 0 else 1
     if weights.dim() == 0:
         per_example = losses.numel() / max(batch, 1)
-        count = torch.where(weights == 0, torch.zeros((), device=losses.device), torch.full((), per_example,
-                                                                                          device=losses.device))
+        count = torch.where(
+            weights == 0, torch.zeros((), device=losses.device), torch.full((), per_example, device=losses.device)
+        )
         num_per_batch = torch.ones(batch, device=losses.device) * count
     else:
         nonzero = (weights != 0).to(torch.float32)
         nonzero_per_batch = nonzero.sum(dim=tuple(range(1, weights.dim()))) if weights.dim() > 1 else nonzero
         broadcast = 1
-        for size in losses.shape[weights.dim():]:
+        for size in losses.shape[weights.dim() :]:
             broadcast *= int(size)
         num_per_batch = nonzero_per_batch * float(broadcast)
     return num_per_batch if per_batch else num_per_batch.sum()
@@ -115,24 +116,27 @@ def _check_same_shape(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
         raise ValueError(f"{what}: shapes {tuple(a.shape)} and {tuple(b.shape)} are incompatible.")
 
 
-def absolute_difference(predictions: torch.Tensor, labels: torch.Tensor, weights: Any = 1.0,
-                        scope: str | None = None) -> torch.Tensor:
+def absolute_difference(
+    predictions: torch.Tensor, labels: torch.Tensor, weights: Any = 1.0, scope: str | None = None
+) -> torch.Tensor:
     """Weighted mean of ``|predictions - labels|``."""
     _check_same_shape(predictions, labels, "absolute_difference")
     losses = (predictions.float() - labels.float()).abs()
     return _reduce(losses, weights, name_scope(scope, "absolute_difference"))
 
 
-def mean_squared_error(predictions: torch.Tensor, labels: torch.Tensor, weights: Any = 1.0,
-                       scope: str | None = None) -> torch.Tensor:
+def mean_squared_error(
+    predictions: torch.Tensor, labels: torch.Tensor, weights: Any = 1.0, scope: str | None = None
+) -> torch.Tensor:
     """Weighted mean of ``(predictions - labels) ** 2``."""
     _check_same_shape(predictions, labels, "mean_squared_error")
     losses = (predictions.float() - labels.float()).square()
     return _reduce(losses, weights, name_scope(scope, "mean_squared_error"))
 
 
-def log_loss(predictions: torch.Tensor, labels: torch.Tensor, weights: Any = 1.0, epsilon: float = 1e-7,
-             scope: str | None = None) -> torch.Tensor:
+def log_loss(
+    predictions: torch.Tensor, labels: torch.Tensor, weights: Any = 1.0, epsilon: float = 1e-7, scope: str | None = None
+) -> torch.Tensor:
     """Weighted mean of ``-y log(p + eps) - (1 - y) log(1 - p + eps)``."""
     _check_same_shape(predictions, labels, "log_loss")
     p, y = predictions.float(), labels.float()
@@ -140,8 +144,13 @@ def log_loss(predictions: torch.Tensor, labels: torch.Tensor, weights: Any = 1.0
     return _reduce(losses, weights, name_scope(scope, "log_loss"))
 
 
-def softmax_cross_entropy(logits: torch.Tensor, onehot_labels: torch.Tensor, weights: Any = 1.0,
-                          label_smoothing: float = 0, scope: str | None = None) -> torch.Tensor:
+def softmax_cross_entropy(
+    logits: torch.Tensor,
+    onehot_labels: torch.Tensor,
+    weights: Any = 1.0,
+    label_smoothing: float = 0,
+    scope: str | None = None,
+) -> torch.Tensor:
     """Cross-entropy of ``softmax(logits)`` against (optionally smoothed) one-hot labels ``[batch, classes]``.
 
     Smoothing replaces the labels by ``labels * (1 - s) + s / num_classes``.
@@ -154,8 +163,9 @@ def softmax_cross_entropy(logits: torch.Tensor, onehot_labels: torch.Tensor, wei
     return _reduce(losses, weights, name_scope(scope, "softmax_cross_entropy_loss"))
 
 
-def sparse_softmax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, weights: Any = 1.0,
-                                 scope: str | None = None) -> torch.Tensor:
+def sparse_softmax_cross_entropy(
+    logits: torch.Tensor, labels: torch.Tensor, weights: Any = 1.0, scope: str | None = None
+) -> torch.Tensor:
     """Cross-entropy of ``softmax(logits)`` against integer labels ``[batch]`` (or ``[batch, 1]``)."""
     if labels.dim() == logits.dim() and labels.shape[-1] == 1:
         labels = labels.squeeze(-1)
@@ -163,8 +173,13 @@ def sparse_softmax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, wei
     return _reduce(losses, weights, name_scope(scope, "sparse_softmax_cross_entropy_loss"))
 
 
-def sigmoid_cross_entropy(logits: torch.Tensor, multi_class_labels: torch.Tensor, weights: Any = 1.0,
-                          label_smoothing: float = 0, scope: str | None = None) -> torch.Tensor:
+def sigmoid_cross_entropy(
+    logits: torch.Tensor,
+    multi_class_labels: torch.Tensor,
+    weights: Any = 1.0,
+    label_smoothing: float = 0,
+    scope: str | None = None,
+) -> torch.Tensor:
     """Element-wise sigmoid cross-entropy; smoothing gives ``labels * (1 - s) + 0.5 * s``."""
     _check_same_shape(logits, multi_class_labels, "sigmoid_cross_entropy")
     labels = multi_class_labels.to(torch.float32)
@@ -174,13 +189,16 @@ def sigmoid_cross_entropy(logits: torch.Tensor, multi_class_labels: torch.Tensor
     return _reduce(losses, weights, name_scope(scope, "sigmoid_cross_entropy_loss"))
 
 
-def mean_pairwise_squared_error(predictions: torch.Tensor, labels: torch.Tensor, weights: Any = 1.0,
-                                scope: str | None = None) -> torch.Tensor:
+def mean_pairwise_squared_error(
+    predictions: torch.Tensor, labels: torch.Tensor, weights: Any = 1.0, scope: str | None = None
+) -> torch.Tensor:
     """Per example ``2 * sum(d ** 2) / n - 2 * sum(d) ** 2 / n ** 2`` (d = p - y), weighted and summed."""
     name = name_scope(scope, "mean_pairwise_squared_error")
     _check_same_shape(predictions, labels, "mean_pairwise_squared_error")
     diffs = predictions.float() - labels.float()
-    weights = _prepare_weights(weights, diffs)
+    # Unlike the other losses, TF does not squeeze a trailing weight dim of 1 here (and then broadcasts
+    # [batch] * [batch, 1]); reproduced as is, since values must match TF-Slim's.
+    weights = _as_float(weights, diffs)
     dims = tuple(range(1, diffs.dim()))
     num_present = _num_present(diffs, weights, per_batch=True)
     term1 = 2.0 * _safe_div(diffs.square().sum(dim=dims), num_present)
@@ -191,8 +209,14 @@ def mean_pairwise_squared_error(predictions: torch.Tensor, labels: torch.Tensor,
     return value
 
 
-def cosine_distance(predictions: torch.Tensor, labels: torch.Tensor, axis: int | None = None, weights: Any = 1.0,
-                    scope: str | None = None, dim: int | None = None) -> torch.Tensor:
+def cosine_distance(
+    predictions: torch.Tensor,
+    labels: torch.Tensor,
+    axis: int | None = None,
+    weights: Any = 1.0,
+    scope: str | None = None,
+    dim: int | None = None,
+) -> torch.Tensor:
     """Weighted mean of ``1 - sum(p * y, axis)`` (inputs assumed unit-normalised)."""
     if axis is None:
         axis = dim
@@ -242,7 +266,9 @@ def get_total_loss(add_regularization_losses: bool = True, name: str = "total_lo
     if add_regularization_losses:
         losses += get_regularization_losses()
     if not losses:
-        raise ValueError("No losses to sum: add a loss (e.g. slim.losses.softmax_cross_entropy) before get_total_loss().")
+        raise ValueError(
+            "No losses to sum: add a loss (e.g. slim.losses.softmax_cross_entropy) before get_total_loss()."
+        )
     total = losses[0]
     for loss in losses[1:]:
         total = total + loss

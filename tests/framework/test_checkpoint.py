@@ -24,8 +24,11 @@ def build(num_classes=4, seed=0):
 
 def test_save_read_round_trip_with_metadata(tmp_path):
     model = build()
-    prefix = ckpt.save_checkpoint(tmp_path / "model.ckpt-7", model.state_dict(),
-                                  {"global_step": 7, "model_name": "net", "model_args": {"num_classes": 4}})
+    prefix = ckpt.save_checkpoint(
+        tmp_path / "model.ckpt-7",
+        model.state_dict(),
+        {"global_step": 7, "model_name": "net", "model_args": {"num_classes": 4}},
+    )
     assert prefix.endswith("model.ckpt-7")
     assert ckpt.latest_checkpoint(tmp_path) == str(tmp_path / "model.ckpt-7")
     data = ckpt.read_checkpoint(tmp_path)
@@ -39,8 +42,7 @@ def test_save_read_round_trip_with_metadata(tmp_path):
 def test_keeps_last_n(tmp_path):
     model = build()
     for step in range(1, 8):
-        ckpt.save_checkpoint(tmp_path / f"model.ckpt-{step}", model.state_dict(), {"global_step": step},
-                             max_to_keep=3)
+        ckpt.save_checkpoint(tmp_path / f"model.ckpt-{step}", model.state_dict(), {"global_step": step}, max_to_keep=3)
     files = sorted(p.name for p in tmp_path.glob("*.safetensors"))
     assert files == ["model.ckpt-5.safetensors", "model.ckpt-6.safetensors", "model.ckpt-7.safetensors"]
     latest, all_paths = ckpt.get_checkpoint_state(tmp_path)
@@ -79,11 +81,14 @@ def test_corrupt_file_is_a_clear_error(tmp_path):
         ckpt.read_checkpoint(tmp_path / "model.ckpt-2")
 
 
-@pytest.mark.parametrize("make_optimizer", [
-    lambda p: torch.optim.Adam(p, lr=0.01),
-    lambda p: torch.optim.RMSprop(p, lr=0.01, momentum=0.9),
-    lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
-])
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda p: torch.optim.Adam(p, lr=0.01),
+        lambda p: torch.optim.RMSprop(p, lr=0.01, momentum=0.9),
+        lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+    ],
+)
 def test_optimizer_state_round_trip_by_name(tmp_path, make_optimizer):
     model = build()
     optimizer = make_optimizer(model.parameters())
@@ -94,15 +99,17 @@ def test_optimizer_state_round_trip_by_name(tmp_path, make_optimizer):
         optimizer.step()
     names = {id(p): n for n, p in model.named_parameters()}
     tensors, meta = ckpt.optimizer_state_to_tensors(optimizer, names)
-    ckpt.save_checkpoint(tmp_path / "model.ckpt-2", {**model.state_dict(), **tensors},
-                         {"global_step": 2, "optimizer": meta})
+    ckpt.save_checkpoint(
+        tmp_path / "model.ckpt-2", {**model.state_dict(), **tensors}, {"global_step": 2, "optimizer": meta}
+    )
     data = ckpt.read_checkpoint(tmp_path)
 
     other = build(seed=1)
     other.load_state_dict(data.variables())
     other_optimizer = make_optimizer(other.parameters())
-    ckpt.optimizer_state_from_tensors(other_optimizer, {id(p): n for n, p in other.named_parameters()},
-                                      data.tensors, data.metadata["optimizer"])
+    ckpt.optimizer_state_from_tensors(
+        other_optimizer, {id(p): n for n, p in other.named_parameters()}, data.tensors, data.metadata["optimizer"]
+    )
     x = torch.randn(3, 2, 4, 4)
     for m, opt in ((model, optimizer), (other, other_optimizer)):
         opt.zero_grad()
@@ -110,8 +117,9 @@ def test_optimizer_state_round_trip_by_name(tmp_path, make_optimizer):
         opt.step()
     assert all(torch.allclose(a, b) for a, b in zip(model.state_dict().values(), other.state_dict().values()))
     with pytest.raises(ValueError, match="optimizer state is for"):
-        ckpt.optimizer_state_from_tensors(torch.optim.Adagrad(other.parameters()), names, data.tensors,
-                                          data.metadata["optimizer"])
+        ckpt.optimizer_state_from_tensors(
+            torch.optim.Adagrad(other.parameters()), names, data.tensors, data.metadata["optimizer"]
+        )
 
 
 def test_assign_from_checkpoint_with_exclusions_and_dict(tmp_path):
@@ -125,19 +133,24 @@ def test_assign_from_checkpoint_with_exclusions_and_dict(tmp_path):
         assert torch.equal(target.state_dict()[name], source.state_dict()[name])
     assert target.state_dict()["Net/Logits/weights"].shape == (7, 48)  # 3 channels x 4 x 4 (SAME conv)
     # A dict maps checkpoint names onto variables of other names (here: the moving mean onto beta).
-    init_fn = assign_from_checkpoint_fn(str(tmp_path / "model.ckpt-1"),
-                                        {"Net/conv1/BatchNorm/moving_variance": "Net/conv1/BatchNorm/beta"})
+    init_fn = assign_from_checkpoint_fn(
+        str(tmp_path / "model.ckpt-1"), {"Net/conv1/BatchNorm/moving_variance": "Net/conv1/BatchNorm/beta"}
+    )
     init_fn(target)
-    assert torch.equal(target.state_dict()["Net/conv1/BatchNorm/beta"],
-                       source.state_dict()["Net/conv1/BatchNorm/moving_variance"])
+    assert torch.equal(
+        target.state_dict()["Net/conv1/BatchNorm/beta"], source.state_dict()["Net/conv1/BatchNorm/moving_variance"]
+    )
 
 
 def test_head_mismatch_message_names_the_fix(tmp_path):
     source = build(num_classes=1001)
     ckpt.save_checkpoint(tmp_path / "model.ckpt-1", source.state_dict(), {})
     target = build(num_classes=5)
-    with pytest.raises(ValueError, match=r"Net/Logits/weights.*exclude.*--checkpoint_exclude_scopes=Net/Logits"
-                                         r".*1001 classes"):
+    with pytest.raises(
+        ValueError,
+        match=r"Net/Logits/weights.*exclude.*--checkpoint_exclude_scopes=Net/Logits"
+        r".*1001 classes",
+    ):
         assign_from_checkpoint(str(tmp_path), slim.get_variables_to_restore(model=target))
 
 
@@ -148,8 +161,9 @@ def test_missing_variables(tmp_path):
     target = build(seed=2)
     with pytest.raises(ValueError, match=r"missing variable\(s\) \['Net/Logits/weights', 'Net/Logits/biases'\]"):
         assign_from_checkpoint(str(tmp_path), slim.get_variables_to_restore(model=target))
-    init_fn = assign_from_checkpoint_fn(str(tmp_path), slim.get_variables_to_restore(model=target),
-                                        ignore_missing_vars=True)
+    init_fn = assign_from_checkpoint_fn(
+        str(tmp_path), slim.get_variables_to_restore(model=target), ignore_missing_vars=True
+    )
     init_fn(target)
     assert torch.equal(target.state_dict()["Net/conv1/weights"], source.state_dict()["Net/conv1/weights"])
     only_missing = slim.get_variables_to_restore(include=["Net/Logits"], model=target)

@@ -13,11 +13,16 @@ import slim
 def small_net(inputs, num_classes=5, is_training=None, scope="SmallNet"):
     with slim.variable_scope(scope, "SmallNet", [inputs]) as sc:
         end_points_collection = sc.original_name_scope + "_end_points"
-        with slim.arg_scope([slim.conv2d, slim.separable_conv2d, slim.max_pool2d, slim.avg_pool2d],
-                            outputs_collections=end_points_collection):
-            with slim.arg_scope([slim.conv2d, slim.separable_conv2d], normalizer_fn=slim.batch_norm,
-                                normalizer_params={"scale": True, "is_training": is_training},
-                                weights_regularizer=slim.l2_regularizer(1e-3)):
+        with slim.arg_scope(
+            [slim.conv2d, slim.separable_conv2d, slim.max_pool2d, slim.avg_pool2d],
+            outputs_collections=end_points_collection,
+        ):
+            with slim.arg_scope(
+                [slim.conv2d, slim.separable_conv2d],
+                normalizer_fn=slim.batch_norm,
+                normalizer_params={"scale": True, "is_training": is_training},
+                weights_regularizer=slim.l2_regularizer(1e-3),
+            ):
                 net = slim.conv2d(inputs, 8, [3, 3], stride=2, scope="conv1")
                 net = slim.separable_conv2d(net, 8, [3, 3], depth_multiplier=2, scope="sep2")
                 net = slim.max_pool2d(net, [3, 3], stride=2, padding="SAME", scope="pool2")
@@ -52,8 +57,14 @@ def test_end_points_and_outputs():
     model = build()
     logits, end_points = model(torch.randn(2, 3, 17, 17))
     assert logits.shape == (2, 5)
-    assert list(end_points) == ["SmallNet/conv1", "SmallNet/sep2", "SmallNet/pool2", "SmallNet/conv3",
-                                "SmallNet/pool3", "Logits"]
+    assert list(end_points) == [
+        "SmallNet/conv1",
+        "SmallNet/sep2",
+        "SmallNet/pool2",
+        "SmallNet/conv3",
+        "SmallNet/pool3",
+        "Logits",
+    ]
     assert end_points["SmallNet/pool2"].shape == (2, 8, 5, 5)  # 17 -> 9 (conv1, stride 2) -> 5 (pool2)
 
 
@@ -63,8 +74,9 @@ def test_build_does_not_touch_batch_norm_statistics_and_works_on_batch_1():
     assert all(torch.equal(v, torch.zeros_like(v)) for k, v in stats.items() if "moving_mean" in k)
     model.train()
     model(torch.randn(4, 3, 9, 9))
-    assert not torch.equal(model.state_dict()["SmallNet/conv1/BatchNorm/moving_mean"],
-                           stats["SmallNet/conv1/BatchNorm/moving_mean"])
+    assert not torch.equal(
+        model.state_dict()["SmallNet/conv1/BatchNorm/moving_mean"], stats["SmallNet/conv1/BatchNorm/moving_mean"]
+    )
 
 
 def test_train_and_eval_modes_drive_batch_norm_and_dropout():
@@ -218,8 +230,9 @@ def _ddp_worker(rank: int, world_size: int, init_file: str, out_dir: str) -> Non
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        torch.save({k: v.detach().clone() for k, v in model.state_dict().items()},
-                   os.path.join(out_dir, f"rank{rank}.pt"))
+        torch.save(
+            {k: v.detach().clone() for k, v in model.state_dict().items()}, os.path.join(out_dir, f"rank{rank}.pt")
+        )
     finally:
         dist.destroy_process_group()
 

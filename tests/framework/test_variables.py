@@ -46,14 +46,18 @@ def test_get_variables_filters_by_scope_and_suffix():
     restore = names(slim.get_variables_to_restore(exclude=["B/c1/BatchNorm"], model=model))
     assert restore == ["A/c1/weights", "A/c1/biases", "B/c1/weights"]
     assert names(slim.get_variables_to_restore(include=["B"], exclude=["B/c1/weights"], model=model)) == [
-        "B/c1/BatchNorm/beta", "B/c1/BatchNorm/moving_mean", "B/c1/BatchNorm/moving_variance"]
+        "B/c1/BatchNorm/beta",
+        "B/c1/BatchNorm/moving_mean",
+        "B/c1/BatchNorm/moving_variance",
+    ]
     with pytest.raises(TypeError):
         slim.get_variables_to_restore(exclude="B", model=model)
     assert slim.get_unique_variable("A/c1/weights", model=model).op.name == "A/c1/weights"
     with pytest.raises(ValueError, match="Couldn't find"):
         slim.get_unique_variable("C", model=model)
-    assert names(slim.filter_variables(slim.get_variables(model=model), include_patterns=["weights"],
-                                       exclude_patterns=["A/"])) == ["B/c1/weights"]
+    assert names(
+        slim.filter_variables(slim.get_variables(model=model), include_patterns=["weights"], exclude_patterns=["A/"])
+    ) == ["B/c1/weights"]
 
 
 def test_handles_follow_the_live_tensor():
@@ -96,8 +100,7 @@ def test_global_step():
 
 def test_assign_from_values():
     model = slim.Model(lambda x: slim.fully_connected(x, 2, scope="fc")).build(torch.zeros(1, 3))
-    assign_op, feed = slim.assign_from_values({"fc/weights": torch.arange(6.0), "fc/biases": [1.0, 2.0]},
-                                              model=model)
+    assign_op, feed = slim.assign_from_values({"fc/weights": torch.arange(6.0), "fc/biases": [1.0, 2.0]}, model=model)
     assign_op(feed)
     assert torch.equal(model.state_dict()["fc/weights"], torch.arange(6.0).reshape(2, 3))
     slim.assign_from_values_fn({"fc/biases": [5.0, 6.0]}, model=model)(None)

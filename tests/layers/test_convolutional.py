@@ -13,7 +13,10 @@ from slim.testing import run_layer_test
 )
 def test_conv2d(size, kernel, stride, padding, out):
     run_layer_test(
-        slim.conv2d, (2, 3, size, size), args=(4, kernel), kwargs=dict(stride=stride, padding=padding),
+        slim.conv2d,
+        (2, 3, size, size),
+        args=(4, kernel),
+        kwargs=dict(stride=stride, padding=padding),
         expected_output_shape=(2, 4, out, out),
         expected_variables={"layer/weights": (4, 3, kernel, kernel), "layer/biases": (4,)},
     )
@@ -21,13 +24,22 @@ def test_conv2d(size, kernel, stride, padding, out):
 
 def test_conv2d_default_scope_and_no_biases_with_normalizer():
     model = slim.Model(lambda x: slim.conv2d(x, 4, 3, normalizer_fn=slim.batch_norm)).build(torch.zeros(1, 3, 5, 5))
-    assert sorted(model.state_dict()) == ["Conv/BatchNorm/beta", "Conv/BatchNorm/moving_mean",
-                                         "Conv/BatchNorm/moving_variance", "Conv/weights"]
+    assert sorted(model.state_dict()) == [
+        "Conv/BatchNorm/beta",
+        "Conv/BatchNorm/moving_mean",
+        "Conv/BatchNorm/moving_variance",
+        "Conv/weights",
+    ]
 
 
 def test_conv2d_without_biases():
-    run_layer_test(slim.conv2d, (1, 3, 5, 5), args=(4, 3), kwargs=dict(biases_initializer=None),
-                   expected_variables={"layer/weights": (4, 3, 3, 3)})
+    run_layer_test(
+        slim.conv2d,
+        (1, 3, 5, 5),
+        args=(4, 3),
+        kwargs=dict(biases_initializer=None),
+        expected_variables={"layer/weights": (4, 3, 3, 3)},
+    )
 
 
 def test_conv2d_rate_dilates():
@@ -37,10 +49,21 @@ def test_conv2d_rate_dilates():
 
 
 def test_conv1d_and_conv3d():
-    run_layer_test(slim.conv1d, (2, 3, 10), args=(4, 3), kwargs=dict(stride=2), expected_output_shape=(2, 4, 5),
-                   expected_variables={"layer/weights": (4, 3, 3), "layer/biases": (4,)})
-    run_layer_test(slim.conv3d, (1, 2, 4, 6, 6), args=(3, [1, 3, 3]), expected_output_shape=(1, 3, 4, 6, 6),
-                   expected_variables={"layer/weights": (3, 2, 1, 3, 3), "layer/biases": (3,)})
+    run_layer_test(
+        slim.conv1d,
+        (2, 3, 10),
+        args=(4, 3),
+        kwargs=dict(stride=2),
+        expected_output_shape=(2, 4, 5),
+        expected_variables={"layer/weights": (4, 3, 3), "layer/biases": (4,)},
+    )
+    run_layer_test(
+        slim.conv3d,
+        (1, 2, 4, 6, 6),
+        args=(3, [1, 3, 3]),
+        expected_output_shape=(1, 3, 4, 6, 6),
+        expected_variables={"layer/weights": (3, 2, 1, 3, 3), "layer/biases": (3,)},
+    )
     run_layer_test(slim.convolution, (1, 2, 4, 6, 6), args=(3, 2), expected_output_shape=(1, 3, 4, 6, 6))
 
 
@@ -66,16 +89,25 @@ def test_bad_padding_is_an_error():
 
 def test_separable_conv2d():
     run_layer_test(
-        slim.separable_conv2d, (2, 3, 8, 8), args=(5, 3), kwargs=dict(depth_multiplier=2, stride=2),
+        slim.separable_conv2d,
+        (2, 3, 8, 8),
+        args=(5, 3),
+        kwargs=dict(depth_multiplier=2, stride=2),
         expected_output_shape=(2, 5, 4, 4),
-        expected_variables={"layer/depthwise_weights": (3, 2, 3, 3), "layer/pointwise_weights": (5, 6, 1, 1),
-                            "layer/biases": (5,)},
+        expected_variables={
+            "layer/depthwise_weights": (3, 2, 3, 3),
+            "layer/pointwise_weights": (5, 6, 1, 1),
+            "layer/biases": (5,),
+        },
     )
 
 
 def test_separable_conv2d_depthwise_only():
     run_layer_test(
-        slim.separable_conv2d, (2, 3, 8, 8), args=(None, 3), kwargs=dict(depth_multiplier=2),
+        slim.separable_conv2d,
+        (2, 3, 8, 8),
+        args=(None, 3),
+        kwargs=dict(depth_multiplier=2),
         expected_output_shape=(2, 6, 8, 8),
         expected_variables={"layer/depthwise_weights": (3, 2, 3, 3), "layer/biases": (6,)},
     )
@@ -83,9 +115,11 @@ def test_separable_conv2d_depthwise_only():
 
 def test_depthwise_channel_order_is_tf_order():
     """TF's depthwise output channel i * multiplier + m comes from input channel i and filter m."""
+
     def fn(x):
-        return slim.separable_conv2d(x, None, 1, depth_multiplier=2, activation_fn=None, biases_initializer=None,
-                                     scope="dw")
+        return slim.separable_conv2d(
+            x, None, 1, depth_multiplier=2, activation_fn=None, biases_initializer=None, scope="dw"
+        )
 
     model = slim.Model(fn).build(torch.zeros(1, 3, 2, 2))
     weights = torch.tensor([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]]).reshape(3, 2, 1, 1)  # [in, mult, 1, 1]
@@ -94,19 +128,29 @@ def test_depthwise_channel_order_is_tf_order():
     assert model(x)[0, :, 0, 0].tolist() == [1.0, 10.0, 2.0, 20.0, 3.0, 30.0]
 
 
-@pytest.mark.parametrize("size, kernel, stride, padding, out", [
-    (3, 3, 2, "SAME", 6), (3, 3, 2, "VALID", 7), (4, 2, 3, "VALID", 12), (4, 4, 2, "SAME", 8), (3, 2, 2, "VALID", 6)])
+@pytest.mark.parametrize(
+    "size, kernel, stride, padding, out",
+    [(3, 3, 2, "SAME", 6), (3, 3, 2, "VALID", 7), (4, 2, 3, "VALID", 12), (4, 4, 2, "SAME", 8), (3, 2, 2, "VALID", 6)],
+)
 def test_conv2d_transpose_output_sizes(size, kernel, stride, padding, out):
     run_layer_test(
-        slim.conv2d_transpose, (1, 3, size, size), args=(4, kernel), kwargs=dict(stride=stride, padding=padding),
+        slim.conv2d_transpose,
+        (1, 3, size, size),
+        args=(4, kernel),
+        kwargs=dict(stride=stride, padding=padding),
         expected_output_shape=(1, 4, out, out),
         expected_variables={"layer/weights": (3, 4, kernel, kernel), "layer/biases": (4,)},
     )
 
 
 def test_conv2d_in_plane():
-    model = run_layer_test(slim.conv2d_in_plane, (2, 3, 6, 6), args=(3,), expected_output_shape=(2, 3, 6, 6),
-                           expected_variables={"layer/weights": (1, 1, 3, 3), "layer/biases": (3,)})
+    model = run_layer_test(
+        slim.conv2d_in_plane,
+        (2, 3, 6, 6),
+        args=(3,),
+        expected_output_shape=(2, 3, 6, 6),
+        expected_variables={"layer/weights": (1, 1, 3, 3), "layer/biases": (3,)},
+    )
     # The same filter on every channel: equal channels in, equal channels out.
     x = torch.randn(1, 1, 6, 6).repeat(1, 3, 1, 1)
     model.load_state_dict({**model.state_dict(), "layer/biases": torch.zeros(3)})

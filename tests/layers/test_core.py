@@ -9,8 +9,13 @@ from slim.testing import run_layer_test
 
 
 def test_fully_connected():
-    run_layer_test(slim.fully_connected, (4, 6), args=(3,), expected_output_shape=(4, 3),
-                   expected_variables={"layer/weights": (3, 6), "layer/biases": (3,)})
+    run_layer_test(
+        slim.fully_connected,
+        (4, 6),
+        args=(3,),
+        expected_output_shape=(4, 3),
+        expected_variables={"layer/weights": (3, 6), "layer/biases": (3,)},
+    )
 
 
 def test_fully_connected_rank3_applies_on_last_dim():
@@ -18,28 +23,42 @@ def test_fully_connected_rank3_applies_on_last_dim():
 
 
 def test_fully_connected_with_normalizer():
-    run_layer_test(slim.fully_connected, (4, 6), args=(3,), kwargs=dict(normalizer_fn=slim.batch_norm),
-                   expected_variables={"layer/weights": (3, 6), "layer/BatchNorm/beta": (3,),
-                                       "layer/BatchNorm/moving_mean": (3,), "layer/BatchNorm/moving_variance": (3,)},
-                   train_eval_differ=True)
+    run_layer_test(
+        slim.fully_connected,
+        (4, 6),
+        args=(3,),
+        kwargs=dict(normalizer_fn=slim.batch_norm),
+        expected_variables={
+            "layer/weights": (3, 6),
+            "layer/BatchNorm/beta": (3,),
+            "layer/BatchNorm/moving_mean": (3,),
+            "layer/BatchNorm/moving_variance": (3,),
+        },
+        train_eval_differ=True,
+    )
 
 
 def test_partials_activation():
-    model = slim.Model(lambda x: (slim.linear(x, 3, scope="l"), slim.relu(x, 3, scope="r"),
-                                  slim.relu6(x, 3, scope="r6"))).build(torch.zeros(1, 4))
+    model = slim.Model(
+        lambda x: (slim.linear(x, 3, scope="l"), slim.relu(x, 3, scope="r"), slim.relu6(x, 3, scope="r6"))
+    ).build(torch.zeros(1, 4))
     lin, rel, rel6 = model(torch.randn(8, 4) * 10)
     assert (lin < 0).any() and (rel >= 0).all() and (rel6 <= 6).all()
     assert slim.Model(lambda x: slim.fully_connected(x, 2)).build(torch.zeros(1, 2)).store.names() == [
-        "fully_connected/weights", "fully_connected/biases"]
+        "fully_connected/weights",
+        "fully_connected/biases",
+    ]
     with pytest.raises(ValueError, match="num_outputs must be an int"):
         slim.Model(lambda x: slim.fully_connected(x, 2.5)).build(torch.zeros(1, 2))
 
 
 def test_bias_add():
-    run_layer_test(slim.bias_add, (2, 3, 4, 4), expected_variables={"layer/biases": (3,)},
-                   expected_output_shape=(2, 3, 4, 4))
-    run_layer_test(slim.bias_add, (2, 4, 4, 3), kwargs=dict(data_format="NHWC"),
-                   expected_variables={"layer/biases": (3,)})
+    run_layer_test(
+        slim.bias_add, (2, 3, 4, 4), expected_variables={"layer/biases": (3,)}, expected_output_shape=(2, 3, 4, 4)
+    )
+    run_layer_test(
+        slim.bias_add, (2, 4, 4, 3), kwargs=dict(data_format="NHWC"), expected_variables={"layer/biases": (3,)}
+    )
 
 
 def test_dropout_train_and_eval():

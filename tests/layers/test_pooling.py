@@ -8,11 +8,19 @@ from slim.testing import run_layer_test
 
 
 @pytest.mark.parametrize("layer", [slim.max_pool2d, slim.avg_pool2d])
-@pytest.mark.parametrize("size, kernel, stride, padding, out", [
-    (7, 3, 2, "SAME", 4), (8, 3, 2, "SAME", 4), (8, 2, 2, "VALID", 4), (7, 3, 1, "SAME", 7), (7, 2, 1, "SAME", 7)])
+@pytest.mark.parametrize(
+    "size, kernel, stride, padding, out",
+    [(7, 3, 2, "SAME", 4), (8, 3, 2, "SAME", 4), (8, 2, 2, "VALID", 4), (7, 3, 1, "SAME", 7), (7, 2, 1, "SAME", 7)],
+)
 def test_pool2d_shapes(layer, size, kernel, stride, padding, out):
-    run_layer_test(layer, (2, 3, size, size), args=(kernel,), kwargs=dict(stride=stride, padding=padding),
-                   expected_output_shape=(2, 3, out, out), expected_variables={})
+    run_layer_test(
+        layer,
+        (2, 3, size, size),
+        args=(kernel,),
+        kwargs=dict(stride=stride, padding=padding),
+        expected_output_shape=(2, 3, out, out),
+        expected_variables={},
+    )
 
 
 def test_avg_pool_same_excludes_padding_from_the_divisor():
@@ -33,10 +41,20 @@ def test_max_pool_same_pads_with_minus_infinity():
 
 def test_pool3d_and_generic_pool():
     run_layer_test(slim.max_pool3d, (1, 2, 4, 6, 6), args=(2,), expected_output_shape=(1, 2, 2, 3, 3))
-    run_layer_test(slim.avg_pool3d, (1, 2, 5, 6, 6), args=([1, 3, 3],), kwargs=dict(stride=[1, 2, 2],
-                   padding="SAME"), expected_output_shape=(1, 2, 5, 3, 3))
-    run_layer_test(slim.pool, (1, 2, 7, 7), args=(3, "MAX"), kwargs=dict(padding="SAME", dilation_rate=2),
-                   expected_output_shape=(1, 2, 7, 7))
+    run_layer_test(
+        slim.avg_pool3d,
+        (1, 2, 5, 6, 6),
+        args=([1, 3, 3],),
+        kwargs=dict(stride=[1, 2, 2], padding="SAME"),
+        expected_output_shape=(1, 2, 5, 3, 3),
+    )
+    run_layer_test(
+        slim.pool,
+        (1, 2, 7, 7),
+        args=(3, "MAX"),
+        kwargs=dict(padding="SAME", dilation_rate=2),
+        expected_output_shape=(1, 2, 7, 7),
+    )
     with pytest.raises(ValueError, match="pooling_type"):
         slim.Model(lambda t: slim.pool(t, 3, "MIN")).build(torch.zeros(1, 1, 4, 4))
 

@@ -18,7 +18,8 @@ def test_zero_scale_adds_nothing():
     assert slim.l2_regularizer(0.0)(w) is None
     assert slim.l1_regularizer(0.0)(w) is None
     model = slim.Model(lambda x: slim.fully_connected(x, 2, weights_regularizer=slim.l2_regularizer(0.0))).build(
-        torch.zeros(1, 2))
+        torch.zeros(1, 2)
+    )
     assert model.regularization_losses() == []
 
 
