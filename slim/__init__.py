@@ -6,7 +6,7 @@ turns a TF-Slim-style model function into an ordinary ``torch.nn.Module`` whose 
 variable names.
 """
 
-from slim import framework, layers, learning, losses, nets, summaries
+from slim import evaluation, framework, layers, learning, losses, metrics, nets, summaries
 from slim.framework import (
     AUTO_REUSE,
     GraphKeys,
