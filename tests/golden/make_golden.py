@@ -39,6 +39,23 @@ def to_channels_first(shape: list[int]) -> list[int]:
     return list(shape)
 
 
+def _dump(golden: dict) -> str:
+    """JSON with one variable or end point per line (readable diffs when a golden file is regenerated)."""
+    lines = ["{"]
+    items = list(golden.items())
+    for i, (key, value) in enumerate(items):
+        comma = "," if i < len(items) - 1 else ""
+        if isinstance(value, list) and value and isinstance(value[0], list):
+            body = ",\n".join(f"  {json.dumps(v)}" for v in value)
+            lines.append(f" {json.dumps(key)}: [\n{body}\n ]{comma}")
+        elif isinstance(value, dict) and value:
+            body = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in value.items())
+            lines.append(f" {json.dumps(key)}: {{\n{body}\n }}{comma}")
+        else:
+            lines.append(f" {json.dumps(key)}: {json.dumps(value)}{comma}")
+    return "\n".join(lines) + "\n}\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", default=str(HERE.parents[2] / "shared" / "reference"))
@@ -60,14 +77,14 @@ def main() -> None:
             "scope": fact["scope"],
             "logits_scope": fact["logits_scope"],
             "aux_logits_scope": fact["aux_logits_scope"],
-            "logits_shape": derived.get("logits_shape"),
+            "logits_shape": to_channels_first(derived["logits_shape"]) if derived.get("logits_shape") else None,
             "num_params_train_graph": sum(math.prod(s) for _, s in var_entry["variables_train_graph"]),
             "num_params_model_variables_eval_graph": derived.get("num_params_model_variables_eval_graph"),
             "variables": ours,
             "end_points_eval": {k: to_channels_first(v) for k, v in end_points.items()},
             "end_points_train_only": {k: to_channels_first(v) for k, v in train_only.items()},
         }
-        (HERE / f"{name}.json").write_text(json.dumps(golden, indent=1) + "\n")
+        (HERE / f"{name}.json").write_text(_dump(golden))
     print(f"wrote {len(facts)} golden files to {HERE}")
 
 
