@@ -40,8 +40,9 @@ class SamePad(nn.Module):
 
 
 def conv_bn(cin: int, cout: int, k: int, stride: int = 1, padding: int = 0) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, padding, bias=False), nn.BatchNorm2d(cout, eps=1e-5,
-                                                                                            momentum=0.003))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, stride, padding, bias=False), nn.BatchNorm2d(cout, eps=1e-5, momentum=0.003)
+    )
 
 
 class Bottleneck(nn.Module):
@@ -157,6 +158,7 @@ def main() -> None:
         def run():
             with torch.no_grad():
                 model(x)
+
         return run
 
     def forward_backward(model, slim_outputs: bool):
@@ -164,25 +166,35 @@ def main() -> None:
             out = model(x)
             logits = out[0] if slim_outputs else out
             logits.float().square().mean().backward()
+
         return run
 
     rows = []
-    variants = [("eager", slim_model, plain)]
-    if not args.no_compile:
-        explain = torch._dynamo.explain(slim_model)(x)
-        print(f"slim model graph breaks under torch.compile: {explain.graph_break_count}")
-        variants.append(("compiled", torch.compile(slim_model), torch.compile(plain)))
-    for mode, s_model, p_model in variants:
-        for kind, make in (("forward", forward), ("forward+backward", forward_backward)):
-            slim_time = time_it(make(s_model, True), args.repeats)
-            plain_time = time_it(make(p_model, False), args.repeats)
-            rows.append((mode, kind, slim_time, plain_time, slim_time / plain_time))
-    print(f"\nResNet-50 v1, batch {args.batch_size} at {args.image_size}x{args.image_size}, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}, median of {args.repeats}\n")
-    print("| mode | pass | slim (s) | plain nn.Module (s) | ratio slim/plain |")
-    print("| --- | --- | --- | --- | --- |")
-    for mode, kind, s, p, r in rows:
-        print(f"| {mode} | {kind} | {s:.3f} | {p:.3f} | {r:.3f}x |")
+    for collect in (True, False):
+        slim_model.collect_end_points = collect
+        variants = [("eager", slim_model, plain)]
+        if not args.no_compile:
+            explain = torch._dynamo.explain(slim_model)(x)
+            print(f"graph breaks under torch.compile (end points {collect}): {explain.graph_break_count}")
+            torch._dynamo.reset()
+            variants.append(("compiled", torch.compile(slim_model), torch.compile(plain)))
+        for mode, s_model, p_model in variants:
+            for kind, make in (("forward", forward), ("forward+backward", forward_backward)):
+                # Alternate the two models so that drifts in machine speed hit both alike.
+                slim_times, plain_times = [], []
+                for _ in range(args.repeats):
+                    slim_times.append(time_it(make(s_model, True), 1))
+                    plain_times.append(time_it(make(p_model, False), 1))
+                s, p = statistics.median(slim_times), statistics.median(plain_times)
+                rows.append(("kept" if collect else "not collected", mode, kind, s, p, s / p))
+    print(
+        f"\nResNet-50 v1, batch {args.batch_size} at {args.image_size}x{args.image_size}, "
+        f"{torch.get_num_threads()} threads, torch {torch.__version__}, median of {args.repeats}\n"
+    )
+    print("| end points | mode | pass | slim (s) | plain nn.Module (s) | ratio slim/plain |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for collect, mode, kind, s, p, r in rows:
+        print(f"| {collect} | {mode} | {kind} | {s:.3f} | {p:.3f} | {r:.3f}x |")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,7 @@ class Frame:
     collections: Collections
     training: bool = True
     building: bool = False
+    collect_outputs: bool = True  # False: layers skip outputs_collections (no end points kept alive)
 
 
 class _ThreadState(threading.local):

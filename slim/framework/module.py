@@ -69,6 +69,9 @@ class Model(nn.Module):
         self._arg_scope = arg_scope
         self._store = VariableStore(self)
         self._built = False
+        # False skips outputs_collections, so end points built from collections (VGG, ResNet, ...) are not kept
+        # alive: faster, leaner inference when only the logits are needed.
+        self.collect_end_points = True
 
     # --- building ----------------------------------------------------------------------------------------------------
 
@@ -117,7 +120,12 @@ class Model(nn.Module):
         outer = current_frame()
         collections = Collections()
         frame = Frame(
-            store=self._store, pass_state=PassState(), collections=collections, training=training, building=building
+            store=self._store,
+            pass_state=PassState(),
+            collections=collections,
+            training=training,
+            building=building,
+            collect_outputs=self.collect_end_points or building,
         )
         call_kwargs = {**self._kwargs, **kwargs} if kwargs else self._kwargs
         with push_frame(frame):

@@ -148,7 +148,9 @@ def batch_norm(
                 )
         training = resolve_is_training(is_training)
         x = inputs.movedim(axis, 1) if axis != 1 else inputs
-        if training and (batch_weights is not None or fused is False or debias is not None):
+        # One value per channel (batch 1 at 1x1): PyTorch's kernel refuses it, TF normalises to beta.
+        single_value = x.numel() == channels
+        if training and (batch_weights is not None or fused is False or debias is not None or single_value):
             outputs = _batch_norm_train_explicit(
                 x,
                 beta,

@@ -23,6 +23,7 @@ __all__ = [
     "channel_dimension",
     "last_dimension",
     "resolve_is_training",
+    "model_is_training",
 ]
 
 
@@ -32,8 +33,12 @@ def append_tensor_alias(tensor: torch.Tensor, alias: str) -> torch.Tensor:
 
 
 def collect_named_outputs(collections: str | Sequence[str] | None, alias: str, outputs: Any) -> Any:
-    """Adds ``outputs`` to ``collections`` under ``alias`` (a trailing '/' is dropped) and returns it."""
-    if collections:
+    """Adds ``outputs`` to ``collections`` under ``alias`` (a trailing '/' is dropped) and returns it.
+
+    Nothing is collected when the running model has ``collect_end_points = False`` (inference without end points:
+    intermediate activations are then freed as soon as possible).
+    """
+    if collections and current_frame().collect_outputs:
         if alias.endswith("/"):
             alias = alias[:-1]
         current_frame().collections.add_to_collections(collections, outputs, alias)
@@ -135,4 +140,15 @@ def resolve_is_training(is_training: Any) -> bool:
         return False
     if is_training is None:
         return frame.training
+    return bool(constant_value(is_training))
+
+
+def model_is_training(is_training: Any) -> bool:
+    """Whether the model is being trained, for decisions that change its structure (e.g. NASNet's auxiliary head).
+
+    Unlike :func:`resolve_is_training` this is also True during the build pass of a model in training mode, so the
+    variables of training-only parts are created by the build.
+    """
+    if is_training is None:
+        return current_frame().training
     return bool(constant_value(is_training))
