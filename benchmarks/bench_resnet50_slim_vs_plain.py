@@ -19,7 +19,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import slim
 from slim.nets import nets_factory
 
 
