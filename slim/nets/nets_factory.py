@@ -96,11 +96,7 @@ def _load_all() -> None:
     if _loaded:
         return
     for module in _NETWORK_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as error:
-            if error.name is None or not module.startswith(error.name):  # a real import error inside the module
-                raise
+        importlib.import_module(module)
     _loaded = True
 
 
