@@ -97,7 +97,10 @@ def squeeze_excite(
         input_channels = int(squeeze_input_tensor.shape[1])
         output_channels = int(input_tensor.shape[1])
         squeeze_channels = _make_divisible(input_channels / squeeze_factor, divisor=divisible_by)
-        pooled = F.avg_pool2d(squeeze_input_tensor, (pool_height, pool_width), stride)
+        if pool is None:  # the global average, as a mean (exports with dynamic height and width)
+            pooled = torch.mean(squeeze_input_tensor, dim=[2, 3], keepdim=True)
+        else:
+            pooled = F.avg_pool2d(squeeze_input_tensor, (pool_height, pool_width), stride)
         squeeze = slim.conv2d(pooled, squeeze_channels, [1, 1], normalizer_fn=None, activation_fn=inner_activation_fn)
         excite = slim.conv2d(squeeze, output_channels, [1, 1], normalizer_fn=None, activation_fn=gating_fn)
         if pool is not None:

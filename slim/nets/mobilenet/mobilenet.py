@@ -124,10 +124,13 @@ def mobilenet_base(
 
 
 def global_pool(input_tensor: torch.Tensor, use_reduce_mean_for_pooling: bool = False) -> torch.Tensor:
-    """Average over the whole feature map (an average pool of its full size, or a mean)."""
-    if use_reduce_mean_for_pooling:
-        return torch.mean(input_tensor, dim=[2, 3], keepdim=True)
-    return torch.nn.functional.avg_pool2d(input_tensor, tuple(input_tensor.shape[2:4]), stride=1)
+    """Average over the whole feature map.
+
+    TF-Slim uses an average pool of the full size (or a mean with ``use_reduce_mean_for_pooling``); both are the
+    mean, computed here as one so the graph exports with dynamic height and width.
+    """
+    del use_reduce_mean_for_pooling
+    return torch.mean(input_tensor, dim=[2, 3], keepdim=True)
 
 
 @slim.add_arg_scope
