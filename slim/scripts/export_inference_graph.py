@@ -1,6 +1,7 @@
 """Exports a network of the nets factory for inference (TF-Slim's ``export_inference_graph.py``).
 
-    python -m slim.scripts.export_inference_graph --model_name=inception_v3 --output_file=/tmp/inception_v3_inf_graph.onnx
+    python -m slim.scripts.export_inference_graph --model_name=inception_v3 \
+        --output_file=/tmp/inception_v3_inf_graph.onnx
 
 Writes ``<output>.onnx`` (input ``input``, outputs ``<Scope>/Predictions`` and ``<Scope>/Logits``) and
 ``<output>.pt2`` (a ``torch.export`` program). Images are NCHW float32 (video: NCDHW); the batch is dynamic unless
