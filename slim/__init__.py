@@ -7,6 +7,14 @@ variable names.
 """
 
 from slim import evaluation, framework, layers, learning, losses, metrics, nets, summaries
+from slim.data import (
+    data_decoder,
+    data_provider,
+    dataset,
+    dataset_data_provider,
+    parallel_reader,
+    tfexample_decoder,
+)
 from slim.framework import (
     AUTO_REUSE,
     GraphKeys,

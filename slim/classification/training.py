@@ -9,6 +9,7 @@ model_deploy (clone losses divided by the number of clones, regularization count
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import re
@@ -139,8 +140,9 @@ def run_training(flags: Mapping[str, Any]) -> float | None:
         labels_offset=flags["labels_offset"],
         seed=flags["seed"],
     )
-    first_images, _ = next(iter(inputs.peek(batches)))
-    model.build(torch.zeros((1,) + tuple(first_images.shape[1:])).to(device))
+    first_batch = next(batches)
+    batches = itertools.chain([first_batch], batches)
+    model.build(torch.zeros((1,) + tuple(first_batch[0].shape[1:])).to(device))
     model.to(device)
     if flags["channels_last"]:
         model.to(memory_format=torch.channels_last)
@@ -196,7 +198,7 @@ def run_training(flags: Mapping[str, Any]) -> float | None:
         if flags["mixed_precision"]
         else contextlib.nullcontext()
     )
-    iterator = iter(batches)
+    iterator = batches
     summary_state = {"last": 0.0}
     summaries_due = flags["save_summaries_secs"] and rank == 0
 

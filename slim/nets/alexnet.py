@@ -1,12 +1,15 @@
-"""AlexNet v2 ("One weird trick", Krizhevsky 2014) with TF-Slim's names and end points.
+"""AlexNet v2 ("One weird trick", Krizhevsky 2014) with TF-Slim's variable names and end points.
+
+The fully connected layers are convolutions (see :mod:`slim.nets.fc_conv_head`), so the network also runs on
+inputs larger than 224 x 224 and then gives a spatial map of logits (``spatial_squeeze=False``).
 
     model = slim.nets.get_network_fn('alexnet_v2', num_classes=1000)
-    logits, end_points = model(images)   # images [N, 3, 224, 224]
-
-TF-Slim has no preprocessing for alexnet_v2; the factory maps it to 'vgg' (mean subtraction) here.
+    logits, end_points = model(images)   # images [N, 3, 224, 224]; end_points['alexnet_v2/pool5']: [N, 256, 5, 5]
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 
@@ -14,13 +17,26 @@ import slim
 from slim.nets.fc_conv_head import fully_convolutional_head
 from slim.nets.nets_factory import register_network
 
+__all__ = ["alexnet_v2", "alexnet_v2_arg_scope"]
 
-def trunc_normal(stddev: float):
+
+def trunc_normal(stddev: float) -> Callable:
+    """A truncated-normal initializer with mean 0 (TF-Slim's module-level helper)."""
     return slim.truncated_normal_initializer(0.0, stddev)
 
 
 def alexnet_v2_arg_scope(weight_decay: float = 0.0005) -> dict:
-    """ReLU layers with biases 0.1 and L2 weight decay; SAME convs, VALID max pooling."""
+    """The arg scope AlexNet v2 is trained with.
+
+    Convolutions and fully connected layers use ReLU, biases initialized to 0.1 and L2 weight decay; convolutions
+    pad SAME and max pooling VALID (unless a layer says otherwise).
+
+    Args:
+      weight_decay: the L2 regularization scale of the weights.
+
+    Returns:
+      The arg scope dict, to enter with ``slim.arg_scope(alexnet_v2_arg_scope())``.
+    """
     with slim.arg_scope(
         [slim.conv2d, slim.fully_connected],
         activation_fn=torch.relu,
@@ -41,25 +57,46 @@ def alexnet_v2(
     scope: str = "alexnet_v2",
     global_pool: bool = False,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """AlexNet v2; ``num_classes`` 0/None returns fc7's features ``[N, 4096, 1, 1]``."""
+    """AlexNet v2: five convolutions and three fully connected layers written as convolutions.
+
+    Args:
+      inputs: images ``[N, 3, H, W]``; 224 x 224 is the size the classifier is made for.
+      num_classes: the number of classes; 0 or None omits ``fc8`` (and ``dropout7``) and returns fc7's features.
+      is_training: whether dropout is active; None follows the owning model's ``train()``/``eval()`` mode.
+      dropout_keep_prob: the probability that an activation is kept by ``dropout6`` and ``dropout7``.
+      spatial_squeeze: whether to squeeze the 1 x 1 spatial dims of the logits (``[N, C]`` instead of
+        ``[N, C, 1, 1]``); set it to False for larger inputs, which give a map of logits.
+      scope: the variable scope of the network.
+      global_pool: whether to average fc7 over its spatial dims (end point ``global_pool``) before ``fc8``.
+
+    Returns:
+      ``(net, end_points)``: the logits ``[N, num_classes]`` (or ``[N, num_classes, h, w]`` without squeeze), or
+      fc7's features ``[N, 4096, h, w]`` when ``num_classes`` is 0/None; the end points are keyed by full scope
+      path (``alexnet_v2/conv1`` ... ``alexnet_v2/fc8``).
+
+    Example:
+      model = slim.Model(alexnet_v2, num_classes=10).build(torch.zeros(1, 3, 224, 224))
+      logits, end_points = model(torch.zeros(2, 3, 224, 224))   # logits: [2, 10]
+    """
     with slim.variable_scope(scope, "alexnet_v2", [inputs]) as sc:
         end_points_collection = sc.original_name_scope + "_end_points"
         with slim.arg_scope(
             [slim.conv2d, slim.fully_connected, slim.max_pool2d], outputs_collections=[end_points_collection]
         ):
             net = slim.conv2d(inputs, 64, [11, 11], 4, padding="VALID", scope="conv1")  # 54 x 54 x 64
-            net = slim.max_pool2d(net, [3, 3], 2, scope="pool1")
-            net = slim.conv2d(net, 192, [5, 5], scope="conv2")
-            net = slim.max_pool2d(net, [3, 3], 2, scope="pool2")
-            net = slim.conv2d(net, 384, [3, 3], scope="conv3")
-            net = slim.conv2d(net, 384, [3, 3], scope="conv4")
-            net = slim.conv2d(net, 256, [3, 3], scope="conv5")
+            net = slim.max_pool2d(net, [3, 3], 2, scope="pool1")  # 26 x 26 x 64
+            net = slim.conv2d(net, 192, [5, 5], scope="conv2")  # 26 x 26 x 192
+            net = slim.max_pool2d(net, [3, 3], 2, scope="pool2")  # 12 x 12 x 192
+            net = slim.conv2d(net, 384, [3, 3], scope="conv3")  # 12 x 12 x 384
+            net = slim.conv2d(net, 384, [3, 3], scope="conv4")  # 12 x 12 x 384
+            net = slim.conv2d(net, 256, [3, 3], scope="conv5")  # 12 x 12 x 256
             net = slim.max_pool2d(net, [3, 3], 2, scope="pool5")  # 5 x 5 x 256
             with slim.arg_scope(
                 [slim.conv2d],
                 weights_initializer=trunc_normal(0.005),
                 biases_initializer=slim.constant_initializer(0.1),
             ):
+                # fc6 (5 x 5 VALID): 1 x 1 x 4096 -> fc7: 1 x 1 x 4096 -> fc8: 1 x 1 x num_classes.
                 return fully_convolutional_head(
                     net,
                     scope_name=sc.name,
@@ -78,7 +115,8 @@ def alexnet_v2(
 
 alexnet_v2.default_image_size = 224
 
-# TF-Slim's preprocessing factory has no entry for alexnet_v2; 'vgg' (mean subtraction) is the sensible one.
+# TF-Slim's preprocessing factory has no entry for alexnet_v2 (its scripts need --preprocessing_name); we register
+# 'vgg' (mean subtraction, resize and crop), which fits a network trained from scratch on ImageNet.
 register_network(
     "alexnet_v2", alexnet_v2, arg_scope_fn=alexnet_v2_arg_scope, default_image_size=224, preprocessing="vgg"
 )
