@@ -40,7 +40,7 @@ class CheckpointSource:
     def get(self, name: str) -> torch.Tensor:
         value = self._getter(name)
         if isinstance(value, np.ndarray):
-            value = torch.from_numpy(np.ascontiguousarray(value))
+            value = torch.from_numpy(np.require(value, requirements="C"))  # keeps 0-d arrays 0-d
         return value
 
     def value_for(self, name: str, store: VariableStore, var_name: str) -> torch.Tensor:
