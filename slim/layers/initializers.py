@@ -43,15 +43,24 @@ def _fans(shape: Sequence[int]) -> tuple[float, float]:
     return float(shape[-2] * receptive), float(shape[-1] * receptive)
 
 
+def _standard_truncated_normal(shape: Sequence[int], generator: torch.Generator | None) -> torch.Tensor:
+    """Standard normal values with those beyond 2 re-drawn, as TF's ``truncated_normal`` does (and much faster than
+    an inverse-CDF sampler for the ~100M-value kernels of the big networks)."""
+    value = torch.randn(tuple(shape), generator=generator)
+    outside = value.abs() > 2.0
+    while bool(outside.any()):
+        value[outside] = torch.randn(int(outside.sum()), generator=generator)
+        outside = value.abs() > 2.0
+    return value
+
+
 def truncated_normal_initializer(mean: float = 0.0, stddev: float = 1.0, seed: int | None = None) -> Initializer:
     """Normal(mean, stddev) with values beyond 2 stddev re-drawn (TF's ``truncated_normal``)."""
 
     def init(shape: Sequence[int], dtype: torch.dtype = torch.float32) -> torch.Tensor:
         _check_float(dtype, "truncated_normal_initializer")
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        value = torch.empty(tuple(shape), dtype=torch.float32)
-        torch.nn.init.trunc_normal_(value, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=generator)
-        return (value * stddev + mean).to(dtype)
+        return (_standard_truncated_normal(shape, generator) * stddev + mean).to(dtype)
 
     init.__name__ = "truncated_normal_initializer"
     return init
@@ -119,9 +128,7 @@ def variance_scaling_initializer(
             limit = math.sqrt(3.0 * factor / n)
             return ((torch.rand(tuple(shape), generator=generator) * 2.0 - 1.0) * limit).to(dtype)
         stddev = math.sqrt(1.3 * factor / n)
-        value = torch.empty(tuple(shape), dtype=torch.float32)
-        torch.nn.init.trunc_normal_(value, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=generator)
-        return (value * stddev).to(dtype)
+        return (_standard_truncated_normal(shape, generator) * stddev).to(dtype)
 
     init.__name__ = "variance_scaling_initializer"
     return init
