@@ -111,6 +111,9 @@ def _one_hot(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
 
 def run_training(flags: Mapping[str, Any]) -> float | None:
     """Trains on this process (one clone); called once per clone by model_deploy. Returns the last loss."""
+    # A fresh default graph, as TF-Slim's script builds a new one: no global step left by an earlier run in this
+    # process (the Python function may be called several times, e.g. the two fine-tuning steps of a recipe).
+    slim.reset_default_graph()
     torch.manual_seed(flags["seed"])
     rank, world = model_deploy.rank(), model_deploy.world_size()
     if world > 1 and flags["clone_on_cpu"]:

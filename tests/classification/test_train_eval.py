@@ -151,8 +151,10 @@ def test_fine_tune_new_head_then_all_layers(tmp_path, dataset_dir):
     ],
 )
 def test_bad_flags_fail_before_work(tmp_path, dataset_dir, bad, message):
+    flags = common(tmp_path, dataset_dir, max_number_of_steps=1)
+    flags.update(bad)
     with pytest.raises(ValueError, match=message):
-        train_image_classifier(**common(tmp_path, dataset_dir, max_number_of_steps=1, **bad))
+        train_image_classifier(**flags)
     assert not (tmp_path / "train").exists() or not list((tmp_path / "train").iterdir())
 
 
