@@ -18,7 +18,8 @@ Inputs (downloading ImageNet needs an account at image-net.org, so this starts f
 - ``--imagenet_metadata_file``: ``<synset>\\t<human readable name>`` lines; gives ``image/class/text`` and the
   ``labels.txt`` written next to the records (``0:background``, ``1:tench, Tinca tinca``, ...).
 - ``--bounding_box_file``: ``<file name>,<xmin>,<ymin>,<xmax>,<ymax>`` lines (relative coordinates), as
-  TF-Slim's ``process_bounding_boxes.py`` writes them; optional.
+  ``python -m slim.datasets.process_bounding_boxes`` (TF-Slim's ``process_bounding_boxes.py``) writes them from
+  the ``ILSVRC2012_bbox_train_v2.tar.gz`` XML files; optional.
 
 Outputs ``train-%05d-of-01024`` and ``validation-%05d-of-00128`` (no extension) with the same features as TF-Slim's
 records (``image/encoded`` JPEG, ``image/height``, ``image/width``, ``image/colorspace`` 'RGB', ``image/channels`` 3,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 # Imported for their registration side effect.
-from slim.datasets import cifar10, flowers, image_folder, imagenet, mnist, visualwakewords  # noqa: F401
+from slim.datasets import cifar10, digits, flowers, image_folder, imagenet, mnist, visualwakewords  # noqa: F401
 from slim.datasets.registry import dataset_names, get_split_fn, registry
 
 __all__ = ["get_dataset", "dataset_names", "datasets_map"]

@@ -6,6 +6,10 @@ r"""Downloads and converts a particular dataset (TF-Slim's ``download_and_conver
     python -m slim.scripts.download_and_convert_data --dataset_name=visualwakewords --dataset_dir=/tmp/vww \
         --small_object_area_threshold=0.005 --foreground_class_of_interest=person
 
+scikit-learn's handwritten digits (offline; the demo's data, in MNIST's format):
+
+    python -m slim.scripts.download_and_convert_data --dataset_name=digits --dataset_dir=/tmp/digits
+
 Your own images (one sub-folder per class) become a dataset that ``--dataset_name=image_folder`` reads:
 
     python -m slim.scripts.download_and_convert_data --dataset_name=image_folder --dataset_dir=/tmp/my_data \
@@ -31,7 +35,8 @@ FLAGS = (
         "dataset_name",
         None,
         "string",
-        'The name of the dataset to convert, one of "flowers", "cifar10", "mnist", "visualwakewords", "image_folder".',
+        'The name of the dataset to convert, one of "flowers", "cifar10", "mnist", "visualwakewords", "image_folder", '
+        '"digits".',
     ),
     Flag("dataset_dir", None, "string", "The directory where the output TFRecords and temporary files are saved."),
     Flag(
@@ -74,7 +79,7 @@ FLAGS = (
 
 DESCRIPTION = "Downloads and converts a particular dataset to TFRecords of TF-Example protos."
 
-_CONVERTIBLE = ("flowers", "cifar10", "mnist", "visualwakewords", "image_folder")
+_CONVERTIBLE = ("flowers", "cifar10", "mnist", "visualwakewords", "image_folder", "digits")
 
 
 def download_and_convert_data(**kwargs: Any) -> bool:
@@ -110,6 +115,10 @@ def download_and_convert_data(**kwargs: Any) -> bool:
         from slim.datasets import download_and_convert_mnist
 
         return download_and_convert_mnist.run(dataset_dir)
+    if name == "digits":
+        from slim.datasets import download_and_convert_digits
+
+        return download_and_convert_digits.run(dataset_dir)
     if name == "visualwakewords":
         from slim.datasets import download_and_convert_visualwakewords
 
