@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 import slim
-from slim import learning
+from slim import learning, quantize
 from slim.classification import inputs
 from slim.classification.summaries import record_training_summaries
 from slim.deployment import model_deploy
@@ -54,8 +54,6 @@ def validate_train_flags(flags: Mapping[str, Any]) -> None:
     if flags["num_clones"] < 1:
         raise ValueError(f"--num_clones must be >= 1, got {flags['num_clones']}.")
     nets_factory.get_network_spec(flags["model_name"])  # ValueError listing the known names
-    if flags["quantize_delay"] >= 0:
-        raise ValueError("--quantize_delay >= 0 (quantization-aware training) is not supported yet; leave it at -1.")
     if flags["mixed_precision"] not in ("", "bfloat16", "float16"):
         raise ValueError(f"--mixed_precision must be '', 'bfloat16' or 'float16', got {flags['mixed_precision']!r}.")
     if flags["sync_replicas"] and flags["replicas_to_aggregate"] not in (1, flags["worker_replicas"]):
@@ -145,7 +143,11 @@ def run_training(flags: Mapping[str, Any]) -> float | None:
     )
     first_batch = next(batches)
     batches = itertools.chain([first_batch], batches)
-    model.build(torch.zeros((1,) + tuple(first_batch[0].shape[1:])).to(device))
+    example = torch.zeros((1,) + tuple(first_batch[0].shape[1:])).to(device)
+    model.build(example)
+    if flags["quantize_delay"] >= 0:
+        # tf.contrib.quantize.create_training_graph: the ranges are variables, saved with every checkpoint.
+        quantize.create_training_graph(model, quant_delay=flags["quantize_delay"], example_input=example)
     model.to(device)
     if flags["channels_last"]:
         model.to(memory_format=torch.channels_last)
@@ -250,6 +252,7 @@ def run_training(flags: Mapping[str, Any]) -> float | None:
         "image_size": image_size,
         "use_grayscale": flags["use_grayscale"],
         "moving_average_decay": flags["moving_average_decay"],
+        "quantize_delay": flags["quantize_delay"],
     }
     saver = learning.Saver(
         model,

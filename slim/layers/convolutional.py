@@ -21,6 +21,7 @@ from slim.framework.variables import model_variable
 from slim.layers.initializers import xavier_initializer, zeros_initializer
 from slim.layers.padding import normalize_padding, pad_same
 from slim.layers.utils import collect_named_outputs, get_variable_collections, n_positive_integers
+from slim.quantize.hooks import active_quantizer
 
 __all__ = [
     "convolution",
@@ -175,8 +176,15 @@ def convolution(
         bias = None
         if normalizer_fn is None and biases_initializer is not None:
             bias = _biases(num_outputs, biases_initializer, biases_regularizer, variables_collections, trainable)
-        outputs = conv_nd(x, weights, bias, strides, padding, rates)
+        quantizer = active_quantizer() if n == 2 else None  # slim.quantize: TF quantizes 2-D convolutions
+        if quantizer is None:
+            outputs = conv_nd(x, weights, bias, strides, padding, rates)
+        else:
+            conv = lambda w: conv_nd(x, w, bias, strides, padding, rates)  # noqa: E731
+            outputs = quantizer.quantize_layer(sc.name, conv, weights, normalizer_fn, normalizer_params, 1)
         outputs = _finish(outputs, normalizer_fn, normalizer_params, activation_fn)
+        if quantizer is not None:
+            outputs = quantizer.quantize_activations(sc.name, outputs)
         outputs = from_channels_first(outputs, moved)
         return collect_named_outputs(outputs_collections, sc.name, outputs)
 
@@ -304,7 +312,12 @@ def separable_convolution2d(
                     variables_collections,
                     trainable,
                 )
-            outputs = conv_nd(x, depthwise_kernel, bias, strides, padding, rates, groups=in_channels)
+            quantizer = active_quantizer()
+            if quantizer is None:
+                outputs = conv_nd(x, depthwise_kernel, bias, strides, padding, rates, groups=in_channels)
+            else:
+                conv = lambda w: conv_nd(x, w, bias, strides, padding, rates, groups=in_channels)  # noqa: E731
+                outputs = quantizer.quantize_layer(sc.name, conv, depthwise_kernel, normalizer_fn, normalizer_params, 1)
         else:
             pointwise = model_variable(
                 "pointwise_weights",
@@ -319,8 +332,16 @@ def separable_convolution2d(
             bias = None
             if normalizer_fn is None and biases_initializer is not None:
                 bias = _biases(num_outputs, biases_initializer, biases_regularizer, variables_collections, trainable)
-            outputs = F.conv2d(outputs, pointwise, bias)
+            quantizer = active_quantizer()  # TF quantizes the pointwise weights only (the depthwise op is unmatched)
+            if quantizer is None:
+                outputs = F.conv2d(outputs, pointwise, bias)
+            else:
+                depthwise_outputs = outputs
+                conv = lambda w: F.conv2d(depthwise_outputs, w, bias)  # noqa: E731
+                outputs = quantizer.quantize_layer(sc.name, conv, pointwise, normalizer_fn, normalizer_params, 1)
         outputs = _finish(outputs, normalizer_fn, normalizer_params, activation_fn)
+        if quantizer is not None:
+            outputs = quantizer.quantize_activations(sc.name, outputs)
         outputs = from_channels_first(outputs, moved)
         return collect_named_outputs(outputs_collections, sc.name, outputs)
 

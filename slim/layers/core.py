@@ -19,6 +19,7 @@ from slim.framework.variable_scope import name_scope, variable_scope
 from slim.framework.variables import model_variable
 from slim.layers.initializers import xavier_initializer, zeros_initializer
 from slim.layers.utils import collect_named_outputs, get_variable_collections, resolve_is_training
+from slim.quantize.hooks import active_quantizer
 
 __all__ = [
     "fully_connected",
@@ -85,13 +86,20 @@ def fully_connected(
                 collections=get_variable_collections(variables_collections, "biases"),
                 trainable=trainable,
             )
-        outputs = F.linear(inputs, weights, bias)
+        quantizer = active_quantizer()  # slim.quantize
+        if quantizer is None:
+            outputs = F.linear(inputs, weights, bias)
+        else:
+            matmul = lambda w: F.linear(inputs, w, bias)  # noqa: E731
+            outputs = quantizer.quantize_layer(sc.name, matmul, weights, normalizer_fn, normalizer_params, -1)
         if normalizer_fn is not None:
             # Normalise over the features of every position, as TF's normalizer sees a channels-last tensor.
             flat = outputs.reshape(-1, num_outputs)
             outputs = normalizer_fn(flat, **(normalizer_params or {})).reshape(outputs.shape)
         if activation_fn is not None:
             outputs = activation_fn(outputs)
+        if quantizer is not None:
+            outputs = quantizer.quantize_activations(sc.name, outputs)
         return collect_named_outputs(outputs_collections, sc.name, outputs)
 
 

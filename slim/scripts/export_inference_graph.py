@@ -5,7 +5,9 @@
 
 Writes ``<output>.onnx`` (input ``input``, outputs ``<Scope>/Predictions`` and ``<Scope>/Logits``) and
 ``<output>.pt2`` (a ``torch.export`` program). Images are NCHW float32 (video: NCDHW); the batch is dynamic unless
-``--batch_size`` is set. Weights are the initial ones: freeze a checkpoint in with ``freeze_graph``.
+``--batch_size`` is set. Weights are the initial ones: freeze a checkpoint in with ``freeze_graph``. ``--quantize``
+exports the fake-quantized inference graph (QuantizeLinear/DequantizeLinear in ONNX); freeze_graph then restores the
+weights and quantization ranges of a quantization-aware training checkpoint.
 """
 
 from __future__ import annotations
@@ -62,11 +64,6 @@ def export_inference_graph(**kwargs: Any) -> dict[str, str]:
         raise ValueError("You must supply the path to save to with --output_file")
     if flags["is_video_model"] and not flags["num_frames"]:
         raise ValueError("Number of frames must be specified for video models with --num_frames")
-    if flags["quantize"]:
-        raise ValueError(
-            "--quantize is not supported yet: quantization-aware export needs the training issue's "
-            "quantization tooling (quantize_delay); export the float model instead."
-        )
     from slim.export.exporter import GraphSpec, build_inference_model, export_model
     from slim.nets import nets_factory
 
@@ -83,6 +80,7 @@ def export_inference_graph(**kwargs: Any) -> dict[str, str]:
         is_video_model=flags["is_video_model"],
         num_frames=flags["num_frames"],
         labels_offset=flags["labels_offset"],
+        quantize=flags["quantize"],
     )
     model = build_inference_model(spec, is_training=flags["is_training"])
     paths = export_model(model, spec, flags["output_file"], write_text=flags["write_text_graphdef"])
