@@ -57,6 +57,7 @@ from slim.framework import (
     variable,
     variable_scope,
 )
+from slim.framework.restore import assign_from_checkpoint, assign_from_checkpoint_fn
 from slim.layers import (
     avg_pool2d,
     avg_pool3d,

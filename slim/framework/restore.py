@@ -8,8 +8,10 @@ needs (exclude the logits scopes for a new head; pick the model variant whose de
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -92,34 +94,154 @@ def open_any_checkpoint(path: str | os.PathLike) -> CheckpointSource:
     )
 
 
+# Path components that open a classification head: TF-Slim's logits scopes (Inception/MobileNet ``Logits`` and
+# ``AuxLogits``, ResNet/CifarNet ``logits``, VGG/AlexNet/OverFeat ``fc8``, NASNet ``aux_logits``, ``final_layer/FC``).
+_HEAD_COMPONENTS = ("logits", "auxlogits", "aux_logits", "fc8", "predictions")
+_VARIANT_SUFFIX = re.compile(r"^(?P<family>.*)_(?P<percent>\d{3})$")  # mobilenet_v1_050: depth multiplier 0.5
+
+
+def _head_scope(name: str) -> str | None:
+    """The head scope variable ``name`` lies in (``InceptionV3/AuxLogits``, ``resnet_v1_50/logits``), or None."""
+    parts = name.split("/")
+    for i, part in enumerate(parts[:-1]):
+        lowered = part.lower()
+        if lowered in _HEAD_COMPONENTS:
+            return "/".join(parts[: i + 1])
+        if lowered == "final_layer" and i + 2 < len(parts) and parts[i + 1].lower() == "fc":
+            return "/".join(parts[: i + 2])
+    return None
+
+
+def _head_hint(var_name: str, ckpt_shape: Sequence[int], var_shape: Sequence[int], store: VariableStore | None) -> str:
+    """How to leave the head out of restoring: the model's own head scopes, main head first."""
+    scopes = {_head_scope(var_name)} | {_head_scope(name) for name in (store.infos if store is not None else ())}
+    scopes.discard(None)
+    ordered = sorted(scopes, key=lambda scope: ("aux" in scope.lower(), scope))
+    message = (
+        " This is the classification head: to train a new head, exclude it from restoring with "
+        f"--checkpoint_exclude_scopes={','.join(ordered)} (in Python: slim.get_variables_to_restore(exclude="
+        f"{ordered!r}))."
+    )
+    if {1000, 1001} & set(ckpt_shape) or {1000, 1001} & set(var_shape):
+        message += (
+            " Most TF-Slim ImageNet checkpoints have 1001 classes (class 0 is 'background'); VGG and ResNet V1 "
+            "have 1000: build the net with num_classes=1001, or use --labels_offset=1 with 1000 classes."
+        )
+    return message
+
+
+def _width_ratio(source: CheckpointSource, store: VariableStore) -> float | None:
+    """How many times as wide the checkpoint's layers are as the model's, read on the widest mismatched body layer
+    (the one least blurred by rounding and minimum depths), rounded to a multiple of 0.025 when that is close."""
+    widest: tuple[int, float] | None = None
+    for name in store.infos:
+        var = store.lookup(name)
+        if var is None or var.dim() == 0 or not source.has(name) or _head_scope(name) is not None:
+            continue
+        shape = source.shape_for(name, store, name)
+        if len(shape) == var.dim() and shape[0] and shape[0] != var.shape[0]:
+            if widest is None or var.shape[0] > widest[0]:
+                widest = (var.shape[0], shape[0] / var.shape[0])
+    if widest is None:
+        return None
+    ratio = widest[1]
+    nice = round(ratio * 40) / 40
+    return nice if nice and abs(nice - ratio) <= 0.05 * ratio else float(f"{ratio:.3g}")
+
+
+def _signature_default(function: Any, parameter: str) -> Any:
+    """The default value of ``parameter`` in ``function``'s signature, or None."""
+    try:
+        param = inspect.signature(function).parameters.get(parameter)
+    except (TypeError, ValueError):
+        return None
+    return None if param is None or param.default is inspect.Parameter.empty else param.default
+
+
+def _registered_multiplier(name: str) -> float | None:
+    """The depth multiplier of factory network ``name``: a ``<family>_050`` variant's, or the function's default."""
+    from slim.nets import nets_factory
+
+    registered = nets_factory.list_networks()
+    match = _VARIANT_SUFFIX.match(name)
+    if match and match.group("family") in registered:
+        return int(match.group("percent")) / 100
+    if name in registered:
+        default = _signature_default(nets_factory.get_network_spec(name).fn, "depth_multiplier")
+        return float(default) if isinstance(default, (int, float)) else None
+    return None
+
+
+def _family(network: str) -> list[str]:
+    """The factory names that differ from ``network`` only in width (``mobilenet_v1``, ``mobilenet_v1_050``, ...)."""
+    from slim.nets import nets_factory
+
+    registered = nets_factory.list_networks()
+    match = _VARIANT_SUFFIX.match(network)
+    family = match.group("family") if match and match.group("family") in registered else network
+    variants = [name for name in registered if (m := _VARIANT_SUFFIX.match(name)) and m.group("family") == family]
+    return [family, *variants]
+
+
+def _variant_hint(ratio: float, store: VariableStore | None) -> str:
+    """Names the model variant that fits a checkpoint ``ratio`` times as wide as the model: a registered one
+    (``mobilenet_v1_050``) when there is one, else the network with the fitting ``depth_multiplier``."""
+    message = (
+        f" The checkpoint's layers are {ratio:g} times as wide as the model's: it was trained with another depth "
+        "multiplier."
+    )
+    model = store.module if store is not None else None
+    network = getattr(model, "network_name", None)
+    function = getattr(model, "_fn", None)
+    ours = (getattr(model, "_kwargs", None) or {}).get("depth_multiplier")
+    if ours is None and network is not None:
+        ours = _registered_multiplier(network)
+    if ours is None and function is not None:
+        ours = _signature_default(function, "depth_multiplier")
+    if not isinstance(ours, (int, float)):
+        return message + " Build the model variant with the checkpoint's depth multiplier."
+    wanted = float(f"{ours * ratio:.4g}")
+    if network is not None:
+        for candidate in _family(network):
+            fitting = _registered_multiplier(candidate)
+            if candidate != network and fitting is not None and abs(fitting - wanted) <= 0.02 * wanted:
+                return message + f" Use the model variant that fits it: {candidate} (depth_multiplier={fitting:g})."
+    name = network or getattr(function, "__name__", "the network")
+    return message + (
+        f" Build {name} with depth_multiplier={wanted:g} to fit it, e.g. "
+        f"slim.Model({getattr(function, '__name__', name)}, depth_multiplier={wanted:g}, ...)."
+    )
+
+
+def _width_hint(source: CheckpointSource, store: VariableStore) -> str:
+    """The variant hint when the checkpoint's layers have another width (which also explains missing variables,
+    such as a shortcut convolution one width has and the other does not); '' otherwise."""
+    ratio = _width_ratio(source, store)
+    return _variant_hint(ratio, store) if ratio is not None and ratio != 1.0 else ""
+
+
 def _mismatch_message(
-    ckpt_name: str, var_name: str, ckpt_shape: Sequence[int], var_shape: Sequence[int], path: str
+    ckpt_name: str,
+    var_name: str,
+    ckpt_shape: Sequence[int],
+    var_shape: Sequence[int],
+    path: str,
+    source: CheckpointSource | None = None,
+    store: VariableStore | None = None,
 ) -> str:
+    """The error for a shape mismatch, with the fix: exclude the head, or use the variant of the right width."""
     message = (
         f"Variable {var_name} has shape {tuple(var_shape)} (our layout) but checkpoint {path} holds {ckpt_name} with "
         f"shape {tuple(ckpt_shape)} (converted to our layout)."
     )
-    lowered = var_name.lower()
-    head_words = ("logits", "auxlogits", "aux_logits", "/fc8", "final_layer/fc", "predictions")
-    if any(word in lowered for word in head_words):
-        scope = var_name.split("/")[0]
-        message += (
-            f" This is the classification head: to train a new head, exclude it from restoring, e.g. "
-            f"--checkpoint_exclude_scopes={scope}/Logits,{scope}/AuxLogits (or the net's logits scope)."
-        )
-        if {1000, 1001} & set(ckpt_shape) or {1000, 1001} & set(var_shape):
-            message += (
-                " Most TF-Slim ImageNet checkpoints have 1001 classes (class 0 is 'background'); VGG and ResNet V1 "
-                "have 1000: build the net with num_classes=1001, or use --labels_offset=1 with 1000 classes."
-            )
-    elif len(ckpt_shape) == len(var_shape) and len(var_shape) >= 1 and ckpt_shape[0] and var_shape[0]:
+    if _head_scope(var_name) is not None:
+        return message + _head_hint(var_name, ckpt_shape, var_shape, store)
+    if len(ckpt_shape) == len(var_shape) and len(var_shape) >= 1 and ckpt_shape[0] and var_shape[0]:
         ratio = ckpt_shape[0] / var_shape[0]
+        if source is not None and store is not None:
+            ratio = _width_ratio(source, store) or ratio
         if ratio != 1.0:
-            message += (
-                f" The checkpoint's layer is {ratio:g} times as wide: it was trained with a different depth "
-                "multiplier. Use the model variant that matches the checkpoint (e.g. mobilenet_v2_140 for a "
-                "MobileNet v2 1.4 checkpoint, mobilenet_v1_050 for a 0.5 one)."
-            )
+            message += _variant_hint(ratio, store)
     return message
 
 
@@ -176,7 +298,7 @@ def assign_from_checkpoint(
         var = store.lookup(var_name)
         ckpt_shape = source.shape_for(ckpt_name, store, var_name)
         if tuple(ckpt_shape) != tuple(var.shape):
-            raise ValueError(_mismatch_message(ckpt_name, var_name, ckpt_shape, var.shape, source.path))
+            raise ValueError(_mismatch_message(ckpt_name, var_name, ckpt_shape, var.shape, source.path, source, store))
         feed[ckpt_name] = source.value_for(ckpt_name, store, var_name)
         targets.setdefault(ckpt_name, []).append((store, var_name))
     if missing:
@@ -231,7 +353,7 @@ def assign_from_checkpoint_fn(
             else:
                 raise ValueError(
                     f"Checkpoint {source.path} is missing variable {ckpt_name}. Pass ignore_missing_vars=True to skip "
-                    "it, or exclude its scope from the variables to restore."
+                    f"it, or exclude its scope from the variables to restore.{_width_hint(source, store)}"
                 )
         return kept
 
@@ -250,7 +372,9 @@ def assign_from_checkpoint_fn(
                     if reshape_variables and value.numel() == var.numel():
                         value = value.reshape(var.shape)
                     else:
-                        raise ValueError(_mismatch_message(ckpt_name, var_name, ckpt_shape, var.shape, source.path))
+                        raise ValueError(
+                            _mismatch_message(ckpt_name, var_name, ckpt_shape, var.shape, source.path, source, store)
+                        )
                 var.copy_(value.to(dtype=var.dtype, device=var.device))
 
     return callback
