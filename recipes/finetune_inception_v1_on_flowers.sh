@@ -1,0 +1,103 @@
+#!/bin/bash
+#
+# TF-Slim's scripts/finetune_inception_v1_on_flowers.sh with torch-slim's commands, same flags and values:
+# 1. Converts the Flowers dataset to TFRecords (downloads it only when DATASET_DIR does not hold it yet).
+# 2. Fine-tunes a new head (InceptionV1/Logits) on the pre-trained ImageNet InceptionV1,
+#    the other layers restored and frozen; evaluates on the Flowers validation set.
+# 3. Fine-tunes all the layers from that result (TRAIN_DIR/all); evaluates again.
+#
+# Usage:
+#   bash recipes/finetune_inception_v1_on_flowers.sh
+#
+# Environment (TF-Slim's values are the defaults):
+#   PRETRAINED_CHECKPOINT_DIR  where inception_v1.ckpt is (/tmp/checkpoints); CHECKPOINT_PATH overrides the file
+#   TRAIN_DIR                  checkpoints and event logs (/tmp/flowers-models/inception_v1)
+#   DATASET_DIR                the Flowers TFRecords (/tmp/flowers)
+#   MODEL_NAME                 the network (inception_v1)
+#   CHECKPOINT_EXCLUDE_SCOPES  the new head, not restored (InceptionV1/Logits)
+#   TRAINABLE_SCOPES           what stage 1 trains (the same scopes)
+#   HEAD_STEPS, ALL_STEPS      steps of stage 1 and 2 (3000, 1000); MAX_STEPS sets both
+#   BATCH_SIZE                 per step (32); IMAGE_SIZE: train and eval image size (the network's default)
+#   EXTRA_TRAIN_FLAGS, EXTRA_EVAL_FLAGS  more flags for every train / eval step, e.g. --num_clones=2
+#   PYTHON, DOWNLOAD_DATA      see recipes/common.sh
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+# Where the pre-trained InceptionV1 checkpoint is saved to.
+PRETRAINED_CHECKPOINT_DIR="${PRETRAINED_CHECKPOINT_DIR:-/tmp/checkpoints}"
+MODEL_NAME="${MODEL_NAME:-inception_v1}"
+CHECKPOINT_PATH="${CHECKPOINT_PATH:-${PRETRAINED_CHECKPOINT_DIR}/${MODEL_NAME}.ckpt}"
+# Where the training (fine-tuned) checkpoint and logs will be saved to.
+TRAIN_DIR="${TRAIN_DIR:-/tmp/flowers-models/${MODEL_NAME}}"
+# Where the dataset is saved to.
+DATASET_DIR="${DATASET_DIR:-/tmp/flowers}"
+CHECKPOINT_EXCLUDE_SCOPES="${CHECKPOINT_EXCLUDE_SCOPES:-InceptionV1/Logits}"
+TRAINABLE_SCOPES="${TRAINABLE_SCOPES:-${CHECKPOINT_EXCLUDE_SCOPES}}"
+HEAD_STEPS="${HEAD_STEPS:-${MAX_STEPS:-3000}}"
+ALL_STEPS="${ALL_STEPS:-${MAX_STEPS:-1000}}"
+BATCH_SIZE="${BATCH_SIZE:-32}"
+IMAGE_SIZE="${IMAGE_SIZE:-}"
+
+# The pre-trained checkpoint (never downloaded here: the message says from where).
+require_checkpoint "${CHECKPOINT_PATH}" "${TF_MODELS_URL}/inception_v1_2016_08_28.tar.gz" inception_v1.ckpt
+
+# The dataset.
+ensure_dataset flowers "${DATASET_DIR}" http://download.tensorflow.org/example_images/flower_photos.tgz "218 MB" \
+  "flowers_train_*.tfrecord" "flowers_validation_*.tfrecord"
+
+# EXTRA_*_FLAGS are split into words on purpose (several flags in one variable).
+# shellcheck disable=SC2086
+train() {
+  run_slim train_image_classifier \
+    --dataset_name=flowers \
+    --dataset_split_name=train \
+    --dataset_dir="${DATASET_DIR}" \
+    --model_name="${MODEL_NAME}" \
+    --batch_size="${BATCH_SIZE}" \
+    ${IMAGE_SIZE:+--train_image_size=${IMAGE_SIZE}} \
+    --save_interval_secs=60 \
+    --save_summaries_secs=60 \
+    --optimizer=rmsprop \
+    --weight_decay=0.00004 \
+    "$@" ${EXTRA_TRAIN_FLAGS:-}
+}
+
+# shellcheck disable=SC2086
+evaluate() {
+  run_slim eval_image_classifier \
+    --checkpoint_path="$1" \
+    --eval_dir="$1" \
+    --dataset_name=flowers \
+    --dataset_split_name=validation \
+    --dataset_dir="${DATASET_DIR}" \
+    --model_name="${MODEL_NAME}" \
+    ${IMAGE_SIZE:+--eval_image_size=${IMAGE_SIZE}} \
+    ${EXTRA_EVAL_FLAGS:-}
+}
+
+# Fine-tune only the new layers for 3000 steps.
+train \
+  --train_dir="${TRAIN_DIR}" \
+  --checkpoint_path="${CHECKPOINT_PATH}" \
+  --checkpoint_exclude_scopes="${CHECKPOINT_EXCLUDE_SCOPES}" \
+  --trainable_scopes="${TRAINABLE_SCOPES}" \
+  --max_number_of_steps="${HEAD_STEPS}" \
+  --learning_rate=0.01 \
+  --log_every_n_steps=100
+
+# Run evaluation.
+evaluate "${TRAIN_DIR}"
+
+# Fine-tune all the layers for 1000 steps.
+train \
+  --train_dir="${TRAIN_DIR}/all" \
+  --checkpoint_path="${TRAIN_DIR}" \
+  --max_number_of_steps="${ALL_STEPS}" \
+  --learning_rate=0.001 \
+  --log_every_n_steps=100
+
+# Run evaluation.
+evaluate "${TRAIN_DIR}/all"
+
+# The curves of both stages (TensorBoard: tensorboard --logdir="${TRAIN_DIR}").
+plot_curves "${TRAIN_DIR}" "${TRAIN_DIR}/curves.png"
