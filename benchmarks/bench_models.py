@@ -61,8 +61,11 @@ def main() -> None:
         parameters = sum(v.numel() for v in model.state_dict().values())
         one = time_forward(model, torch.randn([1] + shape), args.repeats)
         eight = time_forward(model, torch.randn([8] + shape), args.repeats)
-        print(f"| {name} | {parameters:,} | {'x'.join(map(str, shape))} | {num_classes(name)} | "
-              f"{spec.preprocessing} | {one * 1000:.0f} | {eight * 1000:.0f} |", flush=True)
+        print(
+            f"| {name} | {parameters:,} | {'x'.join(map(str, shape))} | {num_classes(name)} | "
+            f"{spec.preprocessing} | {one * 1000:.0f} | {eight * 1000:.0f} |",
+            flush=True,
+        )
         del model
 
 

@@ -149,7 +149,8 @@ def run_demo(
     metrics = eval_image_classifier(**evaluate)
 
     graph = os.path.join(export_dir, "lenet_inf_graph.onnx")
-    export = {"model_name": MODEL_NAME, "dataset_name": DATASET_NAME, "output_file": graph}
+    # Digits are one grey channel: TF-Slim exports a 3-channel input unless --use_grayscale.
+    export = {"model_name": MODEL_NAME, "dataset_name": DATASET_NAME, "output_file": graph, "use_grayscale": True}
     _step("4. Export the inference graph", "export_inference_graph", export, verbose)
     export_inference_graph(**export)
 

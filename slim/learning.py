@@ -176,6 +176,10 @@ class TrainOp:
         self.gradient_multipliers = gradient_multipliers
         self.check_numerics = check_numerics
         self.last_summaries: list[summaries_lib.Summary] = []
+        # The most recent non-empty set of summaries and the global step it was recorded at, kept until train()
+        # writes it: summaries recorded on another timer (train_image_classifier's) must not be lost.
+        self.pending_summaries: list[summaries_lib.Summary] = []
+        self.pending_summaries_step: int | None = None
 
     @property
     def step(self) -> int:
@@ -212,6 +216,9 @@ class TrainOp:
                 with torch.no_grad():
                     self.global_step.add_(1)
             self.last_summaries = list(collections.get(GraphKeys.SUMMARIES))
+            if self.last_summaries:
+                self.pending_summaries = self.last_summaries
+                self.pending_summaries_step = int(self.global_step) if self.global_step is not None else None
         return loss.detach()
 
 
@@ -502,10 +509,11 @@ def train(
 def _write_step_summaries(
     writer: Any, train_op: TrainOp, summary_op: Any, step: int, steps_per_sec: float | None
 ) -> None:
-    recorded = list(train_op.last_summaries)
+    if train_op.pending_summaries:
+        summaries_lib.write_summaries(writer, train_op.pending_summaries_step or step, train_op.pending_summaries)
+        train_op.pending_summaries, train_op.pending_summaries_step = [], None
     if summary_op is not None:
-        recorded += list(summary_op())
-    summaries_lib.write_summaries(writer, step, recorded)
+        summaries_lib.write_summaries(writer, step, list(summary_op()))
     if steps_per_sec is not None and math.isfinite(steps_per_sec):
         writer.add_scalar("global_step/sec", steps_per_sec, step)
     writer.flush()

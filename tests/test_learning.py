@@ -155,3 +155,25 @@ def test_bad_arguments():
         slim.learning.train(train_op, None, master="grpc://x")
     with pytest.raises(TypeError, match="callable"):
         slim.learning.create_train_op(torch.tensor(1.0), torch.optim.SGD(model.parameters(), lr=0.1))
+
+
+def test_summaries_recorded_on_another_timer_are_written(tmp_path):
+    """Summaries recorded at one step (as train_image_classifier does on its own timer) reach the event file even
+    when the steps after it record nothing; they are written at the step that recorded them."""
+    model, _ = make_problem()
+    calls = {"n": 0}
+
+    def total_loss():
+        x = torch.randn(16, 3)
+        prediction = model(x)
+        slim.losses.mean_squared_error(prediction, x.sum(1, keepdim=True))
+        if calls["n"] == 1:
+            slim.summaries.add_scalar_summary(prediction.mean(), name="recorded_once")
+        calls["n"] += 1
+        return slim.losses.get_total_loss()
+
+    train_op = slim.learning.create_train_op(total_loss, torch.optim.SGD(model.parameters(), lr=0.01), model=model)
+    slim.learning.train(train_op, str(tmp_path), number_of_steps=5, save_summaries_secs=3600, save_interval_secs=0)
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    assert [event.step for event in events.Scalars("recorded_once")] == [2]

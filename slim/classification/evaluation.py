@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 import slim
-from slim import evaluation, metrics
+from slim import evaluation, metrics, quantize
 from slim import summaries as summaries_lib
 from slim.classification import inputs
 from slim.framework import checkpoint as ckpt_lib
@@ -64,11 +64,14 @@ def run_evaluation(flags: Mapping[str, Any]) -> dict[str, float]:
     preprocess = preprocessing_factory.get_preprocessing(
         flags["preprocessing_name"] or flags["model_name"], is_training=False, use_grayscale=flags["use_grayscale"]
     )
-    channels = 1 if flags["use_grayscale"] else 3
-    model.build(torch.zeros(1, channels, image_size, image_size))
+    # Build at the shape the data really has (MNIST-like records decode to one channel, as in training).
+    first_images, _ = next(iter(inputs.evaluation_batches(dataset, preprocess, image_size, 1, num_threads=1)))
+    example = torch.zeros((1,) + tuple(first_images.shape[1:]))
+    model.build(example)
     model.collect_end_points = False
     if flags["quantize"]:
-        raise ValueError("--quantize is not supported yet: evaluate the float model (quantize_delay is not either).")
+        # tf.contrib.quantize.create_eval_graph: the ranges are restored from the (quantize_delay) checkpoint.
+        quantize.create_eval_graph(model, example_input=example)
     accuracy = metrics.streaming_accuracy()
     recall_5 = metrics.streaming_recall_at_k(k=5)
     state: dict[str, Any] = {}

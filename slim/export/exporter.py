@@ -35,7 +35,7 @@ __all__ = [
 logger = logging.getLogger("slim")
 
 # Number of classes of the datasets TF-Slim knows, for export without the dataset on disk.
-DATASET_NUM_CLASSES = {"imagenet": 1001, "flowers": 5, "cifar10": 10, "mnist": 10, "visualwakewords": 2}
+DATASET_NUM_CLASSES = {"imagenet": 1001, "flowers": 5, "cifar10": 10, "mnist": 10, "digits": 10, "visualwakewords": 2}
 
 
 @dataclass
@@ -51,6 +51,7 @@ class GraphSpec:
     num_frames: int | None = None
     labels_offset: int = 0
     dynamic_spatial: bool = False
+    quantize: bool = False  # fake-quantized (slim.quantize.create_eval_graph); ranges come from the checkpoint
 
     def input_shape(self, batch: int = 1) -> list[int]:
         if self.is_video_model:
@@ -80,10 +81,16 @@ class InferenceGraph(nn.Module):
 
 
 def build_inference_model(spec: GraphSpec, is_training: bool = False) -> Model:
-    """Builds the network of ``spec`` (random weights), in eval mode unless ``is_training``."""
+    """Builds the network of ``spec`` (random weights), in eval mode unless ``is_training``; fake-quantized (TF's
+    ``create_eval_graph``) when ``spec.quantize``."""
     model = nets_factory.get_network_fn(spec.model_name, num_classes=spec.num_classes, is_training=is_training)
     model.collect_end_points = False
-    model.build(torch.zeros(spec.input_shape()))
+    example = torch.zeros(spec.input_shape())
+    model.build(example)
+    if spec.quantize:
+        from slim.quantize import create_eval_graph
+
+        create_eval_graph(model, example_input=example)
     return model
 
 
@@ -97,6 +104,16 @@ def _dynamic_shapes(spec: GraphSpec, spatial: bool) -> dict:
         dims[offset] = torch.export.Dim("height", min=low, max=high)
         dims[offset + 1] = torch.export.Dim("width", min=low, max=high)
     return {"input": dims}
+
+
+def _check_other_size(program: Any, spec: GraphSpec, batch: int) -> None:
+    """Runs a dynamic-size program at a second size: an export can succeed although the network's head (a flatten
+    feeding a dense layer) only works at the traced size; then the export must stay static."""
+    shape = spec.input_shape(batch)
+    shape[-2] += 32
+    shape[-1] += 32
+    with torch.no_grad():
+        program.module()(torch.zeros(shape))
 
 
 def export_model(
@@ -122,8 +139,10 @@ def export_model(
     if dynamic_spatial:
         try:
             program = torch.export.export(graph, (example,), dynamic_shapes=_dynamic_shapes(spec, True))
+            _check_other_size(program, spec, batch)
             spec.dynamic_spatial = True
         except Exception as error:  # torch raises several kinds for shape constraints
+            program = None
             logger.info(
                 "%s: height/width stay static in the export (%s).", spec.model_name, str(error).splitlines()[0][:200]
             )

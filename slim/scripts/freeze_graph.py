@@ -77,8 +77,13 @@ def _verify(onnx_path: str, model: torch.nn.Module, spec: Any) -> None:
     with torch.no_grad():
         logits, _ = model(x)
         expected = torch.softmax(logits.flatten(1), dim=-1).numpy()
-    if not np.allclose(onnx_predictions, expected, atol=1e-4):
-        raise RuntimeError(f"The frozen graph {onnx_path} does not reproduce the PyTorch model's predictions.")
+    # A fake-quantized graph may land one quantization level away where ONNX Runtime sums in another order.
+    tolerance = 2e-2 if getattr(spec, "quantize", False) else 1e-4
+    if not np.allclose(onnx_predictions, expected, atol=tolerance):
+        raise RuntimeError(
+            f"The frozen graph {onnx_path} does not reproduce the PyTorch model's predictions "
+            f"(max difference {np.abs(onnx_predictions - expected).max():.3g} > {tolerance})."
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
