@@ -39,6 +39,7 @@ PATTERNS = {
 def test_registry_names():
     assert dataset_factory.dataset_names() == [
         "cifar10",
+        "digits",
         "flowers",
         "image_folder",
         "imagenet",
