@@ -70,7 +70,7 @@ def test_unknown_split_names_the_splits(name, tmp_path):
 
 def test_unknown_dataset_lists_names():
     with pytest.raises(
-        ValueError, match="Name of dataset unknown flower. Known datasets: cifar10, flowers, image_folder"
+        ValueError, match="Name of dataset unknown flower. Known datasets: cifar10, digits, flowers, image_folder"
     ):
         dataset_factory.get_dataset("flower", "train", "/tmp")
 
