@@ -168,10 +168,12 @@ def preprocess_for_train(
     Returns:
       float32 ``[C, height, width]`` in ``[-1, 1]``.
     """
-    image = _to_float01(image)
+    summarize = add_image_summaries and image_summary_fn is not None
+    # The float conversion is elementwise, so converting only the crop gives the same values as TF's convert-then-
+    # crop, without converting pixels the crop throws away (most of them, with area_range down to 5 %).
+    image = _to_float01(image) if summarize or not random_crop else ops.to_image_tensor(image)
     if bbox is None:
         bbox = torch.tensor([0.0, 0.0, 1.0, 1.0]).view(1, 1, 4)
-    summarize = add_image_summaries and image_summary_fn is not None
     if summarize:
         boxes = torch.as_tensor(bbox, dtype=torch.float32).reshape(1, -1, 4)
         image_summary_fn("image_with_bounding_boxes", draw_bounding_boxes(image.unsqueeze(0), boxes))
@@ -181,6 +183,7 @@ def preprocess_for_train(
             image_summary_fn(
                 "images_with_distorted_bounding_box", draw_bounding_boxes(image.unsqueeze(0), distorted_bbox)
             )
+        distorted = ops.convert_image_dtype(distorted, torch.float32)
     else:
         distorted = image
     num_resize_cases = 1 if fast_mode else _NUM_RESIZE_METHODS
