@@ -115,3 +115,35 @@ plot_curves() {
     log "Skipping the curves PNG: matplotlib is not installed (pip install 'torch-slim[plot]')."
   fi
 }
+
+# The two steps of the flowers fine-tuning recipes (TF-Slim's flags shared by all four). They read DATASET_DIR,
+# MODEL_NAME, BATCH_SIZE and IMAGE_SIZE; flowers_train takes the stage's own flags, flowers_evaluate a train_dir.
+# EXTRA_*_FLAGS are split into words on purpose (several flags in one variable).
+# shellcheck disable=SC2086
+flowers_train() {
+  run_slim train_image_classifier \
+    --dataset_name=flowers \
+    --dataset_split_name=train \
+    --dataset_dir="${DATASET_DIR}" \
+    --model_name="${MODEL_NAME}" \
+    --batch_size="${BATCH_SIZE}" \
+    ${IMAGE_SIZE:+--train_image_size=${IMAGE_SIZE}} \
+    --save_interval_secs=60 \
+    --save_summaries_secs=60 \
+    --optimizer=rmsprop \
+    --weight_decay=0.00004 \
+    "$@" ${EXTRA_TRAIN_FLAGS:-}
+}
+
+# shellcheck disable=SC2086
+flowers_evaluate() {
+  run_slim eval_image_classifier \
+    --checkpoint_path="$1" \
+    --eval_dir="$1" \
+    --dataset_name=flowers \
+    --dataset_split_name=validation \
+    --dataset_dir="${DATASET_DIR}" \
+    --model_name="${MODEL_NAME}" \
+    ${IMAGE_SIZE:+--eval_image_size=${IMAGE_SIZE}} \
+    ${EXTRA_EVAL_FLAGS:-}
+}

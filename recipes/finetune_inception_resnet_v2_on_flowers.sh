@@ -45,38 +45,8 @@ require_checkpoint "${CHECKPOINT_PATH}" "${TF_MODELS_URL}/inception_resnet_v2_20
 ensure_dataset flowers "${DATASET_DIR}" http://download.tensorflow.org/example_images/flower_photos.tgz "218 MB" \
   "flowers_train_*.tfrecord" "flowers_validation_*.tfrecord"
 
-# EXTRA_*_FLAGS are split into words on purpose (several flags in one variable).
-# shellcheck disable=SC2086
-train() {
-  run_slim train_image_classifier \
-    --dataset_name=flowers \
-    --dataset_split_name=train \
-    --dataset_dir="${DATASET_DIR}" \
-    --model_name="${MODEL_NAME}" \
-    --batch_size="${BATCH_SIZE}" \
-    ${IMAGE_SIZE:+--train_image_size=${IMAGE_SIZE}} \
-    --save_interval_secs=60 \
-    --save_summaries_secs=60 \
-    --optimizer=rmsprop \
-    --weight_decay=0.00004 \
-    "$@" ${EXTRA_TRAIN_FLAGS:-}
-}
-
-# shellcheck disable=SC2086
-evaluate() {
-  run_slim eval_image_classifier \
-    --checkpoint_path="$1" \
-    --eval_dir="$1" \
-    --dataset_name=flowers \
-    --dataset_split_name=validation \
-    --dataset_dir="${DATASET_DIR}" \
-    --model_name="${MODEL_NAME}" \
-    ${IMAGE_SIZE:+--eval_image_size=${IMAGE_SIZE}} \
-    ${EXTRA_EVAL_FLAGS:-}
-}
-
 # Fine-tune only the new layers for 1000 steps.
-train \
+flowers_train \
   --train_dir="${TRAIN_DIR}" \
   --checkpoint_path="${CHECKPOINT_PATH}" \
   --checkpoint_exclude_scopes="${CHECKPOINT_EXCLUDE_SCOPES}" \
@@ -87,10 +57,10 @@ train \
   --log_every_n_steps=10
 
 # Run evaluation.
-evaluate "${TRAIN_DIR}"
+flowers_evaluate "${TRAIN_DIR}"
 
 # Fine-tune all the layers for 500 steps.
-train \
+flowers_train \
   --train_dir="${TRAIN_DIR}/all" \
   --checkpoint_path="${TRAIN_DIR}" \
   --max_number_of_steps="${ALL_STEPS}" \
@@ -99,7 +69,7 @@ train \
   --log_every_n_steps=10
 
 # Run evaluation.
-evaluate "${TRAIN_DIR}/all"
+flowers_evaluate "${TRAIN_DIR}/all"
 
 # The curves of both stages (TensorBoard: tensorboard --logdir="${TRAIN_DIR}").
 plot_curves "${TRAIN_DIR}" "${TRAIN_DIR}/curves.png"
