@@ -15,6 +15,7 @@ reproduce the run step by step.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shlex
 import time
@@ -200,5 +201,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch_size", type=int, default=50)
     parser.add_argument("--learning_rate", type=float, default=0.01)
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the scripts' progress lines, as their CLIs show
     result = run_demo(args.workdir, args.max_number_of_steps, args.batch_size, args.learning_rate)
     return 0 if result.accuracy >= 0.95 else 1
