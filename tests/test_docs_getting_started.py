@@ -8,11 +8,12 @@ from pathlib import Path
 
 from slim.scripts.flagspec import parse_argv
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "getting_started.md"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOC = DOCS / "getting_started.md"
 
 
-def _commands():
-    text = DOC.read_text()
+def _commands(doc=DOC):
+    text = doc.read_text()
     blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
     commands = []
     for block in blocks:
@@ -54,3 +55,20 @@ def test_documented_training_flags_are_the_demos():
     flags = parse_argv(TRAIN_FLAGS, train[3:], "train_image_classifier", "")
     assert flags["model_name"] == "lenet" and flags["max_number_of_steps"] == 1500
     assert flags["optimizer"] == "sgd" and flags["learning_rate"] == 0.01 and flags["batch_size"] == 50
+
+
+def test_commands_of_the_own_images_and_export_guides_parse():
+    for name, scripts in (
+        ("own_images.md", ["download_and_convert_data"] + ["train_image_classifier"] * 2 + ["eval_image_classifier"]),
+        ("export.md", ["export_inference_graph", "freeze_graph", "label_image"]),
+    ):
+        commands = _commands(DOCS / name)
+        assert [argv[2].rsplit(".", 1)[1] for argv in commands] == scripts, name
+        for argv in commands:
+            module = importlib.import_module(argv[2])
+            table = getattr(module, "FLAGS", None) or getattr(module, "TRAIN_FLAGS", None)
+            if table is not None:
+                flags = parse_argv(table, argv[3:], argv[2], "")
+                for arg in argv[3:]:
+                    flag = arg[2:].split("=", 1)[0]
+                    assert flag in flags or flag[2:] in flags, (name, argv[2], flag)
