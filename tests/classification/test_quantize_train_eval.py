@@ -8,10 +8,8 @@ import onnx
 import onnxruntime
 import pytest
 import torch
-from PIL import Image
 
 from slim import quantize
-from slim.datasets import convert_image_folder
 from slim.export import exporter
 from slim.framework import checkpoint as ckpt
 from slim.framework.restore import assign_from_checkpoint
@@ -23,20 +21,9 @@ from slim.scripts.train_image_classifier import train_image_classifier
 
 
 @pytest.fixture(scope="module")
-def dataset_dir(tmp_path_factory):
+def dataset_dir(tmp_path_factory, two_class_dataset):
     """Two separable classes of 16x16 images (dark vs bright): 12 train and 4 validation images."""
-    root = tmp_path_factory.mktemp("qimages")
-    rng = np.random.RandomState(0)
-    for label, name in enumerate(("dark", "bright")):
-        folder = root / "photos" / name
-        folder.mkdir(parents=True)
-        for i in range(8):
-            base = 40 if label == 0 else 200
-            pixels = np.clip(base + rng.randn(16, 16, 3) * 20, 0, 255).astype(np.uint8)
-            Image.fromarray(pixels).save(folder / f"{i}.png")
-    out = root / "records"
-    convert_image_folder.run(str(root / "photos"), str(out), num_validation=4, num_shards=1)
-    return str(out)
+    return two_class_dataset(tmp_path_factory.mktemp("qimages"), 8, num_validation=4, num_shards=1)
 
 
 @pytest.fixture(scope="module")

@@ -5,29 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
-from slim.datasets import convert_image_folder
 from slim.framework import checkpoint as ckpt
 from slim.scripts.eval_image_classifier import eval_image_classifier
 from slim.scripts.train_image_classifier import train_image_classifier
 
 
 @pytest.fixture(scope="module")
-def dataset_dir(tmp_path_factory):
+def dataset_dir(tmp_path_factory, two_class_dataset):
     """Two easily separable classes of 16x16 images (bright vs dark), 24 train and 8 validation images."""
-    root = tmp_path_factory.mktemp("images")
-    rng = np.random.RandomState(0)
-    for label, name in enumerate(("dark", "bright")):
-        folder = root / "photos" / name
-        folder.mkdir(parents=True)
-        for i in range(16):
-            base = 40 if label == 0 else 200
-            pixels = np.clip(base + rng.randn(16, 16, 3) * 20, 0, 255).astype(np.uint8)
-            Image.fromarray(pixels).save(folder / f"{i}.png")
-    out = root / "records"
-    convert_image_folder.run(str(root / "photos"), str(out), num_validation=8, num_shards=2)
-    return str(out)
+    return two_class_dataset(tmp_path_factory.mktemp("images"), 16, num_validation=8, num_shards=2)
 
 
 def common(tmp_path, dataset_dir, **overrides):
