@@ -57,24 +57,25 @@ def _box_rectangles(bounding_boxes: Any, height: int, width: int) -> list[tuple[
     """Relative boxes ``[..., 4]`` -> pixel rectangles ``(xmin, ymin, xmax, ymax)``; validates the coordinates."""
     if bounding_boxes is None:
         return []
-    boxes = torch.as_tensor(bounding_boxes, dtype=torch.float32)
-    if boxes.numel() == 0:
+    # numpy rather than torch: this runs once per training image on a handful of numbers, where each torch call's
+    # overhead costs more than the work.
+    if isinstance(bounding_boxes, torch.Tensor):
+        bounding_boxes = bounding_boxes.detach().to("cpu", torch.float32).numpy()
+    boxes = np.asarray(bounding_boxes, dtype=np.float32)
+    if boxes.size == 0:
         return []
-    if boxes.shape[-1] != 4:
+    if boxes.ndim == 0 or boxes.shape[-1] != 4:
         raise ValueError(
             f"sample_distorted_bounding_box: bounding_boxes must have shape [..., 4] (ymin, xmin, ymax, xmax), "
             f"got {tuple(boxes.shape)}."
         )
     boxes = boxes.reshape(-1, 4)
-    if bool(((boxes < 0) | (boxes > 1)).any()):
+    if ((boxes < 0) | (boxes > 1)).any():
         raise ValueError(
             f"sample_distorted_bounding_box: all bounding box coordinates must be in [0.0, 1.0], got {boxes.tolist()}."
         )
     h, w = _f32(height), _f32(width)
-    rects = []
-    for ymin, xmin, ymax, xmax in boxes.numpy():
-        rects.append((int(xmin * w), int(ymin * h), int(xmax * w), int(ymax * h)))
-    return rects
+    return [(int(xmin * w), int(ymin * h), int(xmax * w), int(ymax * h)) for ymin, xmin, ymax, xmax in boxes]
 
 
 def _area(rect: tuple[int, int, int, int]) -> float:

@@ -6,8 +6,8 @@ numerics follow TF's kernels, so that the preprocessing reproduces TF-Slim's inp
 - dtypes follow ``tf.image.convert_image_dtype``: integer images are scaled by ``1 / dtype.max`` into float32
   ``[0, 1]``; the ``adjust_*`` ops on an integer image compute in float and convert back with saturation, as TF does;
 - ``adjust_contrast`` works about the per-channel mean over the image (not the grey mean);
-- ``adjust_saturation`` goes through HSV and clamps the saturation to ``[0, 1]``; ``adjust_hue`` rotates the HSV hue
-  and wraps it into ``[0, 1)``;
+- ``adjust_saturation`` scales the HSV saturation, clamped to ``[0, 1]`` (computed directly in RGB, as the HSV
+  round trip simplifies); ``adjust_hue`` rotates the HSV hue and wraps it into ``[0, 1)``;
 - ``per_image_standardization`` divides by ``max(stddev, 1 / sqrt(N))`` (N = number of elements of one image);
 - ``rgb_to_grayscale`` uses TF's weights ``(0.2989, 0.5870, 0.1140)`` and keeps a channel axis of size 1.
 
@@ -169,13 +169,24 @@ def adjust_contrast(image: torch.Tensor, contrast_factor: float) -> torch.Tensor
 
 
 def adjust_saturation(image: torch.Tensor, saturation_factor: float) -> torch.Tensor:
-    """``tf.image.adjust_saturation``: scales the HSV saturation by the factor, clamped to ``[0, 1]``."""
+    """``tf.image.adjust_saturation``: scales the HSV saturation by the factor, clamped to ``[0, 1]``.
+
+    Computed without the HSV round trip: with hue and value kept, every channel of the HSV -> RGB conversion is
+    ``value - (value - channel) * new_saturation / saturation``, and ``new_saturation / saturation`` is
+    ``min(factor, value / chroma)`` (the clamp at 1), or 0 where ``value <= 0`` (TF's saturation is 0 there, and the
+    pixel becomes its value). Equal to TF's kernel up to float rounding (tested against TF, also on pixels outside
+    ``[0, 1]`` as a preceding brightness change leaves them), in about a fifteenth of the time of the round trip.
+    """
     _check_rgb(image, "adjust_saturation")
+    factor = max(float(saturation_factor), 0.0)  # a negative factor clamps the saturation to 0, as in TF
 
     def fn(x: torch.Tensor) -> torch.Tensor:
-        hue, saturation, value = rgb_to_hsv(x).unbind(-3)
-        saturation = (saturation * saturation_factor).clamp(0.0, 1.0)
-        return hsv_to_rgb(torch.stack((hue, saturation, value), dim=-3))
+        red, green, blue = x.unbind(-3)
+        value = torch.maximum(torch.maximum(red, green), blue)
+        chroma = value - torch.minimum(torch.minimum(red, green), blue)
+        # Grey pixels (chroma 0) keep their value whatever the ratio; the floor only keeps 0 / 0 out of it.
+        ratio = torch.div(value, chroma.clamp_(min=torch.finfo(chroma.dtype).tiny)).clamp_(0.0, factor)
+        return torch.lerp(value.unsqueeze(-3), x, ratio.unsqueeze(-3))
 
     return _in_float(image, fn)
 

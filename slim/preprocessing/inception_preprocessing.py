@@ -11,7 +11,10 @@ Used by the Inception, Inception-ResNet, MobileNet and NASNet/PNASNet families. 
 - Train: to float; a random crop from :func:`sample_distorted_bounding_box` (at least 10 % of the object box,
   aspect 3/4..4/3, 5-100 % of the area); resize with a random TF1 method (``fast_mode``: bilinear only); random
   left-right flip; random colour distortion in one of TF-Slim's orderings; clip to ``[0, 1]``; optional grayscale;
-  ``(x - 0.5) * 2``. All randomness goes through ``generator``.
+  ``(x - 0.5) * 2``. All randomness goes through ``generator``. The random choices and their ranges are TF-Slim's;
+  the arithmetic is TF's up to float rounding (about 1e-6), not bit for bit: the crop is resized before the float
+  conversion, and bilinearly with :func:`~slim.preprocessing.resize_ops.resize_bilinear_fast`, which is several
+  times faster than the exact kernel.
 
 Image summaries: TF-Slim writes ``image_with_bounding_boxes``, ``images_with_distorted_bounding_box``,
 ``cropped_resized_image`` (or ``resized_image``) and ``final_distorted_image`` when ``add_image_summaries``. Here
@@ -104,7 +107,7 @@ def distort_color(
         )
     for op in orderings[color_ordering]:
         image = op(image)
-    return image.clamp(0.0, 1.0)
+    return image.clamp_(0.0, 1.0)  # in place: every op above returned a new tensor
 
 
 def distorted_bounding_box_crop(
@@ -139,6 +142,21 @@ def _to_float01(image: Any) -> torch.Tensor:
     return ops.convert_image_dtype(ops.to_image_tensor(image), torch.float32)
 
 
+def _resized_to_unit_range(resized: torch.Tensor, source_dtype: torch.dtype) -> torch.Tensor:
+    """The resized crop as float in ``[0, 1]``, from a crop that was resized in its own dtype (``source_dtype``).
+
+    TF-Slim converts the image to float ``[0, 1]`` first and resizes that. Every resize method is linear in the pixel
+    values (nearest neighbour and the same-size case copy pixels, and stay integer), so resizing the integer crop
+    and scaling afterwards gives TF's values up to float rounding, while converting only ``height * width`` pixels
+    instead of the whole crop, and letting the resize gather bytes instead of floats.
+    """
+    if not resized.dtype.is_floating_point:
+        return ops.convert_image_dtype(resized, torch.float32)
+    if source_dtype.is_floating_point:
+        return resized.to(torch.float32)
+    return resized.mul_(1.0 / torch.iinfo(source_dtype).max)
+
+
 def preprocess_for_train(
     image: Any,
     height: int,
@@ -169,27 +187,29 @@ def preprocess_for_train(
       float32 ``[C, height, width]`` in ``[-1, 1]``.
     """
     summarize = add_image_summaries and image_summary_fn is not None
-    # The float conversion is elementwise, so converting only the crop gives the same values as TF's convert-then-
-    # crop, without converting pixels the crop throws away (most of them, with area_range down to 5 %).
-    image = _to_float01(image) if summarize or not random_crop else ops.to_image_tensor(image)
+    # The pixels keep their dtype through crop and resize (see _resized_to_unit_range); only the summaries, which
+    # draw on the whole image, need it in float.
+    image = ops.to_image_tensor(image)
+    summary_image = ops.convert_image_dtype(image, torch.float32).unsqueeze(0) if summarize else None
     if bbox is None:
         bbox = torch.tensor([0.0, 0.0, 1.0, 1.0]).view(1, 1, 4)
     if summarize:
         boxes = torch.as_tensor(bbox, dtype=torch.float32).reshape(1, -1, 4)
-        image_summary_fn("image_with_bounding_boxes", draw_bounding_boxes(image.unsqueeze(0), boxes))
+        image_summary_fn("image_with_bounding_boxes", draw_bounding_boxes(summary_image, boxes))
     if random_crop:
         distorted, distorted_bbox = distorted_bounding_box_crop(image, bbox, generator=generator)
         if summarize:
-            image_summary_fn(
-                "images_with_distorted_bounding_box", draw_bounding_boxes(image.unsqueeze(0), distorted_bbox)
-            )
-        distorted = ops.convert_image_dtype(distorted, torch.float32)
+            image_summary_fn("images_with_distorted_bounding_box", draw_bounding_boxes(summary_image, distorted_bbox))
     else:
         distorted = image
     num_resize_cases = 1 if fast_mode else _NUM_RESIZE_METHODS
-    distorted = apply_with_random_selector(
-        distorted, lambda x, method: resize_images(x, (height, width), method), num_resize_cases, generator=generator
+    resized = apply_with_random_selector(
+        distorted,
+        lambda x, method: resize_images(x, (height, width), method, exact=False),
+        num_resize_cases,
+        generator=generator,
     )
+    distorted = _resized_to_unit_range(resized, distorted.dtype)
     if summarize:
         image_summary_fn(("cropped_" if random_crop else "") + "resized_image", distorted.unsqueeze(0))
     distorted = ops.random_flip_left_right(distorted, generator=generator)
@@ -204,7 +224,7 @@ def preprocess_for_train(
         distorted = ops.rgb_to_grayscale(distorted)
     if summarize:
         image_summary_fn("final_distorted_image", distorted.unsqueeze(0))
-    return (distorted - 0.5) * 2.0
+    return (distorted - 0.5).mul_(2.0)
 
 
 def preprocess_for_eval(

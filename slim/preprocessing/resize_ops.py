@@ -11,6 +11,9 @@ and weights instead (float32 arithmetic in TF's order), and match TF's outputs t
 - :func:`resize_nearest_neighbor`: ``floor(i * scale)``.
 - :func:`resize_bicubic`: Keys' cubic with ``a = -0.75`` and TF's 1024-entry weight table, edge pixels repeated.
 - :func:`resize_area`: the exact average of the input over each output cell's footprint.
+- :func:`resize_bilinear_fast`: the same samples and weights as :func:`resize_bilinear` in fewer, larger kernels
+  (y then x, ``torch.lerp``); a few float32 ulps from TF instead of bit-for-bit. For training augmentation, which
+  is random anyway; evaluation keeps :func:`resize_bilinear`.
 
 All take ``[..., C, H, W]`` images and return float32, as the TF ops do.
 """
@@ -18,6 +21,7 @@ All take ``[..., C, H, W]`` images and return float32, as the TF ops do.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,6 +31,7 @@ __all__ = [
     "ResizeMethod",
     "resize_images",
     "resize_bilinear",
+    "resize_bilinear_fast",
     "resize_nearest_neighbor",
     "resize_bicubic",
     "resize_area",
@@ -109,6 +114,65 @@ def resize_bilinear(image: torch.Tensor, size: Sequence[int], *, window: Sequenc
     upper = top_left + (top_right - top_left) * x_lerp
     lower = bottom_left + (bottom_right - bottom_left) * x_lerp
     return (upper + (lower - upper) * y_lerp).transpose(-1, -2)
+
+
+@functools.lru_cache(maxsize=1024)
+def _row_taps(in_size: int, out_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Source rows ``[lower..., upper...]`` (``2 * out_size``) and the float32 lerps ``[out_size, 1, 1]``.
+
+    Cached because random crops keep repeating the same few hundred sizes, and building these takes about ten small
+    torch calls (a noticeable share of a 224 x 224 resize). The cached tensors are only read.
+    """
+    lower, upper, lerp = _linear_weights(in_size, out_size)
+    return torch.cat((lower, upper)), lerp.view(out_size, 1, 1)
+
+
+@functools.lru_cache(maxsize=1024)
+def _column_taps(in_size: int, out_size: int, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flat indices into ``[W * C]`` pixel rows and the float32 lerps ``[out_size]`` for the x pass.
+
+    The indices are channel-major (``c * out_size + j`` holds ``x[j] * C + c``), lower taps then upper taps, so that
+    gathering with them turns an HWC row into C planar rows: the x pass also does the HWC -> CHW layout change.
+    """
+    lower, upper, lerp = _linear_weights(in_size, out_size)
+    offsets = torch.arange(channels).view(channels, 1)
+    index = torch.cat(((lower * channels + offsets).reshape(-1), (upper * channels + offsets).reshape(-1)))
+    return index, lerp
+
+
+def resize_bilinear_fast(image: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
+    """TF1 legacy bilinear (``align_corners=False``, no half-pixel centres) in two separable passes, for training.
+
+    Same sample positions and weights as :func:`resize_bilinear` (hence as TF), but interpolated along y first and
+    then x with ``torch.lerp``, instead of TF's x-then-y ``top + (bottom - top) * lerp``: the results differ by float
+    rounding only (a few ulps, below 1e-6 on a ``[0, 1]`` image; tested against :func:`resize_bilinear` and TF), and
+    take a third of the time on a float CHW image, a seventh on a uint8 crop of a decoded image (measured at 224):
+    one gather of the needed source rows (before the float cast, so an integer image moves a quarter of the bytes),
+    one lerp, one gather of the needed columns, one lerp into the output.
+
+    Fastest for an image backed by HWC memory (a decoded image seen as CHW, or a crop of one), whose pixel rows are
+    contiguous; any layout gives the same values.
+
+    Args:
+      image: ``[..., C, H, W]``, any real dtype (integer pixels are cast to float, not rescaled, as TF).
+      size: ``(new_height, new_width)``.
+
+    Returns:
+      float32 ``[..., C, new_height, new_width]``, contiguous.
+    """
+    new_height, new_width = _check_size(image, size, "resize_bilinear_fast")
+    channels, height, width = image.shape[-3:]
+    rows, row_lerp = _row_taps(height, new_height)
+    columns, column_lerp = _column_taps(width, new_width, channels)
+    # y pass on HWC rows: [..., 2 * new_height, W, C] source rows, then one lerp -> [..., new_height, W, C].
+    gathered = image.movedim(-3, -1).index_select(-3, rows).to(torch.float32)
+    top, bottom = gathered.split(new_height, dim=-3)
+    vertical = torch.lerp(top, bottom, row_lerp).flatten(-2)
+    # x pass: gather both taps of every output column as planar rows, lerp straight into a CHW output.
+    left, right = vertical.index_select(-1, columns).unflatten(-1, (2, channels, new_width)).unbind(-3)
+    out = torch.empty(*image.shape[:-3], channels, new_height, new_width, dtype=torch.float32)
+    torch.lerp(left, right, column_lerp, out=out.transpose(-3, -2))
+    return out
 
 
 def resize_nearest_neighbor(image: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
@@ -198,11 +262,15 @@ def resize_area(image: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
     return rows @ x @ cols.T * float(np.float32(1.0) / cell_area)
 
 
-def resize_images(image: torch.Tensor, size: Sequence[int], method: int = ResizeMethod.BILINEAR) -> torch.Tensor:
+def resize_images(
+    image: torch.Tensor, size: Sequence[int], method: int = ResizeMethod.BILINEAR, *, exact: bool = True
+) -> torch.Tensor:
     """``tf.compat.v1.image.resize_images(images, size, method)`` with ``align_corners=False``.
 
     As TF1, an image that already has the requested size is returned unchanged (same dtype); otherwise bilinear,
-    bicubic and area return float32 and nearest neighbour keeps the input dtype.
+    bicubic and area return float32 and nearest neighbour keeps the input dtype. ``exact=False`` resizes bilinearly
+    with :func:`resize_bilinear_fast` (float rounding away from TF, three to seven times faster; training
+    preprocessing uses it); the other methods are always exact.
 
     Raises:
       ValueError: for a method code outside ``ResizeMethod``.
@@ -216,7 +284,7 @@ def resize_images(image: torch.Tensor, size: Sequence[int], method: int = Resize
     if (image.shape[-2], image.shape[-1]) == (new_height, new_width):
         return image
     if method == ResizeMethod.BILINEAR:
-        return resize_bilinear(image, size)
+        return resize_bilinear(image, size) if exact else resize_bilinear_fast(image, size)
     if method == ResizeMethod.NEAREST_NEIGHBOR:
         return resize_nearest_neighbor(image, size)
     if method == ResizeMethod.BICUBIC:

@@ -61,9 +61,9 @@ def _record_selections(monkeypatch, fast_mode):
     methods, orderings = [], []
     real_resize, real_distort = inception_preprocessing.resize_images, inception_preprocessing.distort_color
 
-    def resize(x, size, method):
+    def resize(x, size, method, **kwargs):
         methods.append(int(method))
-        return real_resize(x, size, method)
+        return real_resize(x, size, method, **kwargs)
 
     def distort(x, ordering, fast, **kwargs):
         orderings.append(ordering)
