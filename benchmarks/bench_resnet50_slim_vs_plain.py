@@ -13,6 +13,10 @@ end points or not. The median of ``--repeats`` timings is reported, with the sli
 breaks dynamo finds. Prints a Markdown table (for docs/performance.md).
 
     .venv/bin/python benchmarks/bench_resnet50_slim_vs_plain.py --batch_size 8 --image_size 224 --repeats 5
+
+On a GPU: ``--device cuda --amp bfloat16 --channels_last --batch_size 64 --repeats 20`` (the passes then run under
+autocast, and each timing waits for the GPU). ``--timm`` adds timm's ``resnet50`` (torchvision's layout: stride in
+the first unit of a stage, so not the same network; same depth and width) as a third, independent reference.
 """
 
 from __future__ import annotations
@@ -179,10 +183,26 @@ def make_pass(model: nn.Module, x: torch.Tensor, kind: str) -> Callable[[], None
     return forward if kind == "forward" else forward_backward
 
 
-def timed(fn: Callable[[], None]) -> float:
+def timed(fn: Callable[[], None], device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     start = time.perf_counter()
     fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     return time.perf_counter() - start
+
+
+def with_autocast(fn: Callable[[], None], device: torch.device, amp: str) -> Callable[[], None]:
+    """``fn`` under ``torch.autocast`` to ``amp`` ('' = none)."""
+    if not amp:
+        return fn
+
+    def run() -> None:
+        with torch.autocast(device.type, dtype=getattr(torch, amp)):
+            fn()
+
+    return run
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -193,6 +213,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=2, help="untimed passes first (compilation happens here)")
     parser.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: PyTorch's default)")
     parser.add_argument("--no_compile", action="store_true", help="time eager mode only")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--amp", default="", choices=("", "bfloat16", "float16"), help="autocast dtype ('': none)")
+    parser.add_argument("--channels_last", action="store_true", help="models and input in channels_last")
+    parser.add_argument("--timm", action="store_true", help="also time timm's resnet50 (needs timm)")
+    parser.add_argument("--modes", default="eager,compiled", help="comma-separated: eager, compiled")
+    parser.add_argument("--kinds", default="forward,forward+backward", help="comma-separated passes to time")
     parser.add_argument(
         "--end_points",
         choices=("both", "kept", "not_collected"),
@@ -217,43 +243,70 @@ def main(argv: list[str] | None = None) -> None:
     copy_weights(slim_model, plain)
     difference = check_equal(slim_model, plain, x)
     print(f"max |slim - plain| of the logits, eval and train mode: {difference:.3g}")
+    device = torch.device(args.device)
+    memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
+    x = x.to(device).contiguous(memory_format=memory_format)
+    slim_model.to(device, memory_format=memory_format)
+    plain.to(device, memory_format=memory_format)
+    reference = None
+    if args.timm:
+        import timm
+
+        reference = timm.create_model("resnet50", num_classes=1000).to(device, memory_format=memory_format)
 
     collect_modes = {"both": (True, False), "kept": (True,), "not_collected": (False,)}[args.end_points]
     rows = []
     for collect in collect_modes:
         slim_model.collect_end_points = collect
-        modes = [("eager", slim_model, plain)]
-        if not args.no_compile:
+        wanted_modes = set(args.modes.split(",")) - ({"compiled"} if args.no_compile else set())
+        modes = [("eager", slim_model, plain, reference)] if "eager" in wanted_modes else []
+        if "compiled" in wanted_modes:
             breaks = (graph_breaks(slim_model, x), graph_breaks(plain, x))
-            modes.append(("compiled", torch.compile(slim_model), torch.compile(plain)))
-        for mode, slim_variant, plain_variant in modes:
-            for kind in ("forward", "forward+backward"):
+            compiled_reference = torch.compile(reference) if reference is not None else None
+            modes.append(("compiled", torch.compile(slim_model), torch.compile(plain), compiled_reference))
+        for mode, slim_variant, plain_variant, reference_variant in modes:
+            for kind in args.kinds.split(","):
                 training = kind != "forward"
-                slim_variant.train(training)
-                plain_variant.train(training)
-                slim_pass, plain_pass = make_pass(slim_variant, x, kind), make_pass(plain_variant, x, kind)
+                variants = [v for v in (slim_variant, plain_variant, reference_variant) if v is not None]
+                passes = []
+                for variant in variants:
+                    variant.train(training)
+                    passes.append(with_autocast(make_pass(variant, x, kind), device, args.amp))
                 for _ in range(args.warmup):
-                    slim_pass()
-                    plain_pass()
-                slim_times, plain_times = [], []
-                for _ in range(args.repeats):
-                    slim_times.append(timed(slim_pass))
-                    plain_times.append(timed(plain_pass))
-                s, p = statistics.median(slim_times), statistics.median(plain_times)
+                    for one_pass in passes:
+                        one_pass()
+                times: list[list[float]] = [[] for _ in passes]
+                for _ in range(args.repeats):  # alternating, so that drifts in machine speed hit all alike
+                    for one_pass, record in zip(passes, times):
+                        record.append(timed(one_pass, device))
+                medians = [statistics.median(record) for record in times]
+                s, p = medians[0], medians[1]
+                r = medians[2] if len(medians) > 2 else None
                 graph_break_text = f"{breaks[0]}, {breaks[1]}" if mode == "compiled" else "-"
-                rows.append(("kept" if collect else "not collected", mode, kind, s, p, s / p, graph_break_text))
-                print(f"  {rows[-1][0]:13} {mode:8} {kind:16} slim {s:.3f}s plain {p:.3f}s ratio {s / p:.3f}")
+                rows.append(("kept" if collect else "not collected", mode, kind, s, p, s / p, graph_break_text, r))
+                timm_text = f" timm {r:.4f}s" if r is not None else ""
+                print(
+                    f"  {rows[-1][0]:13} {mode:8} {kind:16} slim {s:.4f}s plain {p:.4f}s ratio {s / p:.3f}{timm_text}",
+                    flush=True,
+                )
         torch._dynamo.reset()
 
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(
         f"\nResNet-50 v1 (resnet_v1_50, 1000 classes), batch {args.batch_size} at {args.image_size}x{args.image_size}, "
-        f"CPU, {torch.get_num_threads()} threads, torch {torch.__version__}, median of {args.repeats} "
-        f"(after {args.warmup} warm-up passes); max |slim - plain| of the logits {difference:.2g}\n"
+        f"{where}, torch {torch.__version__}, autocast {args.amp or 'off'}, channels_last {args.channels_last}, "
+        f"median of {args.repeats} (after {args.warmup} warm-up passes); max |slim - plain| of the logits "
+        f"{difference:.2g}\n"
     )
-    print("| slim end points | mode | pass | slim (s) | plain module (s) | slim / plain | graph breaks slim, plain |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for collect, mode, kind, s, p, ratio, breaks_text in rows:
-        print(f"| {collect} | {mode} | {kind} | {s:.3f} | {p:.3f} | {ratio:.3f}x | {breaks_text} |")
+    timm_header = " timm resnet50 (s) |" if reference is not None else ""
+    print(
+        "| slim end points | mode | pass | slim (s) | plain module (s) | slim / plain | graph breaks slim, plain |"
+        + timm_header
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if reference is not None else ""))
+    for collect, mode, kind, s, p, ratio, breaks_text, r in rows:
+        timm_cell = f" {r:.4f} |" if r is not None else ""
+        print(f"| {collect} | {mode} | {kind} | {s:.4f} | {p:.4f} | {ratio:.3f}x | {breaks_text} |{timm_cell}")
 
 
 if __name__ == "__main__":

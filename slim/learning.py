@@ -154,6 +154,7 @@ class TrainOp:
         summarize_gradients: bool,
         gradient_multipliers: Mapping[Any, float] | None,
         check_numerics: bool,
+        loss_scaler: torch.amp.GradScaler | None = None,
     ) -> None:
         if not callable(total_loss):
             raise TypeError(
@@ -175,6 +176,7 @@ class TrainOp:
         self.summarize_gradients = summarize_gradients
         self.gradient_multipliers = gradient_multipliers
         self.check_numerics = check_numerics
+        self.loss_scaler = loss_scaler
         self.last_summaries: list[summaries_lib.Summary] = []
         # The most recent non-empty set of summaries and the global step it was recorded at, kept until train()
         # writes it: summaries recorded on another timer (train_image_classifier's) must not be lost.
@@ -196,7 +198,11 @@ class TrainOp:
                     "learning rate, check the input data, or add gradient clipping (--clip_gradient_norm)."
                 )
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            if self.loss_scaler is not None:
+                self.loss_scaler.scale(loss).backward()
+                self.loss_scaler.unscale_(self.optimizer)  # true gradients for multipliers, clipping, summaries
+            else:
+                loss.backward()
             for param in self._frozen:
                 param.grad = None
             grads_and_vars = [(p.grad, p) for p in self.variables_to_train]
@@ -208,7 +214,11 @@ class TrainOp:
                 param.grad = grad
             if self.summarize_gradients:
                 add_gradients_summaries(grads_and_vars, self._names)
-            self.optimizer.step()
+            if self.loss_scaler is not None:
+                self.loss_scaler.step(self.optimizer)  # skipped when a gradient overflowed
+                self.loss_scaler.update()
+            else:
+                self.optimizer.step()
             for update in self.update_ops + collections.get(GraphKeys.UPDATE_OPS):
                 if callable(update):
                     update()
@@ -220,6 +230,19 @@ class TrainOp:
                 self.pending_summaries = self.last_summaries
                 self.pending_summaries_step = int(self.global_step) if self.global_step is not None else None
         return loss.detach()
+
+
+def _check_ranks_agree(step: int, logdir: str | None) -> None:
+    """Fails clearly when the training processes start from different global steps (each restores from its own
+    ``logdir``: on several machines that directory must be shared, or they would train different models)."""
+    steps: list[Any] = [None] * torch.distributed.get_world_size()
+    torch.distributed.all_gather_object(steps, step)
+    if len(set(steps)) > 1:
+        raise RuntimeError(
+            f"The training processes start from different global steps {steps} (rank order): each restored the latest "
+            f"checkpoint of its own train_dir ({logdir}). All machines must use one shared train_dir (a network file "
+            "system), or start with empty ones."
+        )
 
 
 def _unwrap(model: Any) -> Any:
@@ -243,6 +266,7 @@ def create_train_op(
     check_numerics: bool = True,
     *,
     model: torch.nn.Module | None = None,
+    loss_scaler: torch.amp.GradScaler | None = None,
 ) -> TrainOp:
     """Creates the train op (TF-Slim's signature; see :class:`TrainOp`).
 
@@ -260,6 +284,9 @@ def create_train_op(
       gradient_multipliers: ``{variable or name: multiplier}``.
       check_numerics: raise FloatingPointError naming the step when the loss is NaN or infinite.
       model: the model being trained (names for summaries, checkpoints and ``variables_to_train`` given as names).
+      loss_scaler: a ``torch.amp.GradScaler`` for float16 mixed precision (dynamic loss scaling: the loss is scaled
+        before back-propagation, gradients are unscaled before multipliers and clipping, and a step whose gradients
+        overflowed is skipped, as TF's ``LossScaleOptimizer``). Not needed for bfloat16 or float32.
     """
     if gate_gradients not in (None, 1) or aggregation_method is not None or colocate_gradients_with_ops:
         raise ValueError(
@@ -279,6 +306,7 @@ def create_train_op(
         summarize_gradients,
         gradient_multipliers,
         check_numerics,
+        loss_scaler,
     )
 
 
@@ -461,6 +489,8 @@ def train(
         logger.info("Restored %s (global step %d); init_fn skipped.", latest, step)
     elif init_fn is not None:
         init_fn(model)
+    if distributed and torch.distributed.get_world_size() > 1:
+        _check_ranks_agree(int(global_step), logdir)
     writer = None
     if logdir is not None and is_chief and save_summaries_secs:
         if summary_writer is _USE_DEFAULT:

@@ -43,6 +43,31 @@ def test_train_op_steps_and_counts():
     assert [s.tag for s in train_op.last_summaries] == ["prediction_mean"]
 
 
+def test_loss_scaler_unscales_gradients_and_skips_overflowing_steps():
+    model, total_loss = make_problem()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    reference_model, reference_loss = make_problem()
+    reference = slim.learning.create_train_op(
+        reference_loss, torch.optim.SGD(reference_model.parameters(), lr=0.05), global_step=None, model=reference_model
+    )
+    scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+    train_op = slim.learning.create_train_op(
+        total_loss, optimizer, global_step=None, clip_gradient_norm=0.5, model=model, loss_scaler=scaler
+    )
+    reference.clip_gradient_norm = 0.5
+    for _ in range(3):  # scaled by 1024, unscaled before clipping: the same steps as without scaling
+        train_op()
+        reference()
+    for name, value in reference_model.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[name], value)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    overflowing = torch.amp.GradScaler("cpu", init_scale=3e38)  # the scaled gradients are infinite
+    train_op.loss_scaler = overflowing
+    train_op()
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in before.items())  # step skipped
+    assert overflowing.get_scale() < 3e38  # and the scale lowered
+
+
 def test_variables_to_train_restricts_updates():
     model, total_loss = make_problem()
     before = {k: v.clone() for k, v in model.state_dict().items()}

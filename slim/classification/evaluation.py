@@ -72,6 +72,9 @@ def run_evaluation(flags: Mapping[str, Any]) -> dict[str, float]:
     if flags["quantize"]:
         # tf.contrib.quantize.create_eval_graph: the ranges are restored from the (quantize_delay) checkpoint.
         quantize.create_eval_graph(model, example_input=example)
+    # On the GPU when there is one (restoring copies each value to its variable's device).
+    device = torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
+    model.to(device)
     accuracy = metrics.streaming_accuracy()
     recall_5 = metrics.streaming_recall_at_k(k=5)
     state: dict[str, Any] = {}
@@ -92,8 +95,10 @@ def run_evaluation(flags: Mapping[str, Any]) -> dict[str, float]:
 
     def eval_op() -> None:
         images, labels = next(state["batches"])
+        images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
         logits, _ = model(images)
-        logits = logits.reshape(logits.shape[0], -1)
+        # The metrics' running totals live on the CPU (float64 counts, synced with all_reduce under DDP).
+        logits, labels = logits.reshape(logits.shape[0], -1).float().cpu(), labels.cpu()
         accuracy.update(logits.argmax(1), labels)
         recall_5.update(logits, labels)
 

@@ -114,8 +114,10 @@ def run_training(flags: Mapping[str, Any]) -> float | None:
     slim.reset_default_graph()
     torch.manual_seed(flags["seed"])
     rank, world = model_deploy.rank(), model_deploy.world_size()
-    if world > 1 and flags["clone_on_cpu"]:
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // flags["num_clones"]))
+    if world > 1 and (flags["clone_on_cpu"] or not torch.cuda.is_available()):
+        # CPU clones share this machine's cores (torchrun sets LOCAL_WORLD_SIZE; our own spawn runs num_clones).
+        clones_here = int(os.environ.get("LOCAL_WORLD_SIZE", flags["num_clones"]))
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // clones_here))
     device = torch.device("cpu")
     if torch.cuda.is_available() and not flags["clone_on_cpu"]:
         device = torch.device("cuda", torch.cuda.current_device())
@@ -208,6 +210,12 @@ def run_training(flags: Mapping[str, Any]) -> float | None:
     summaries_due = flags["save_summaries_secs"] and rank == 0
 
     def total_loss() -> torch.Tensor:
+        now = time.time()
+        record_summaries = summaries_due and now - summary_state["last"] >= flags["save_summaries_secs"]
+        if flags["compile"]:
+            # A compiled graph's backward adds a (zero) gradient for every end point it returns: return only the
+            # auxiliary logits the loss needs, and all end points on the steps that record activation summaries.
+            model.collect_end_points = True if record_summaries else ("AuxLogits",)
         step = int(global_step)
         learning_rate = schedule(step)
         for group in optimizer.param_groups:
@@ -229,8 +237,7 @@ def run_training(flags: Mapping[str, Any]) -> float | None:
             )
         slim.losses.softmax_cross_entropy(logits.float(), onehot, label_smoothing=flags["label_smoothing"], weights=1.0)
         loss = slim.losses.get_total_loss()
-        now = time.time()
-        if summaries_due and now - summary_state["last"] >= flags["save_summaries_secs"]:
+        if record_summaries:
             summary_state["last"] = now
             record_training_summaries(end_points, model, learning_rate, loss.detach(), images)
         return loss
@@ -242,6 +249,8 @@ def run_training(flags: Mapping[str, Any]) -> float | None:
         model=model,
         update_ops=[ema.update] if ema else None,
         clip_gradient_norm=flags["clip_gradient_norm"],
+        # float16 gradients underflow without loss scaling; bfloat16 has float32's range and needs none.
+        loss_scaler=torch.amp.GradScaler(device.type) if flags["mixed_precision"] == "float16" else None,
     )
     metadata = {
         "model_name": flags["model_name"],

@@ -19,6 +19,7 @@ the number of clones, regularization added once". The learning-rate schedule cou
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable
@@ -27,6 +28,8 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+
+logger = logging.getLogger("slim")
 
 __all__ = ["DeploymentConfig", "deploy", "is_chief", "world_size", "rank", "device_for_rank", "barrier"]
 
@@ -69,6 +72,8 @@ class DeploymentConfig:
             raise ValueError(f"replica_id (--task={self.replica_id}) must be < num_replicas ({self.num_replicas}).")
         if self.num_replicas > 1 and not self.master and "MASTER_ADDR" not in os.environ:
             raise ValueError("Several machines (--worker_replicas > 1) need --master=host:port (or torchrun).")
+        if self.master and not self.master.replace("grpc://", "").rpartition(":")[2].isdigit():
+            raise ValueError(f"--master={self.master} must be host:port (e.g. --master=host0:2222).")
 
     @property
     def world_size(self) -> int:
@@ -152,6 +157,11 @@ def deploy(config: DeploymentConfig, fn: Callable[..., Any], *args: Any, **kwarg
       and waits for them. ``fn`` and its arguments must be picklable (a module-level function).
     """
     if _under_torchrun():
+        if config.num_clones != 1 or config.num_replicas != 1 or config.master:
+            logger.warning(
+                "Started by torchrun: --num_clones, --worker_replicas, --task and --master are ignored; torchrun's "
+                "--nproc_per_node, --nnodes, --node_rank and --master_addr/--master_port place the processes."
+            )
         if not dist.is_initialized():
             backend = config.backend()
             dist.init_process_group(backend)
@@ -163,6 +173,12 @@ def deploy(config: DeploymentConfig, fn: Callable[..., Any], *args: Any, **kwarg
             dist.destroy_process_group()
     if config.world_size == 1:
         return fn(*args, **kwargs)
+    if config.backend() == "nccl" and config.num_clones > torch.cuda.device_count():
+        raise ValueError(
+            f"--num_clones={config.num_clones} needs {config.num_clones} GPUs on this machine (one per clone with "
+            f"NCCL), but it has {torch.cuda.device_count()}. Use --num_clones={torch.cuda.device_count()}, or "
+            "--clone_on_cpu to train CPU clones."
+        )
     if config.master:
         host, _, port = config.master.replace("grpc://", "").rpartition(":")
         master_addr, master_port = host or "127.0.0.1", int(port)

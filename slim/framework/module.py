@@ -18,7 +18,7 @@ then optimizer / DDP / compile / export.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -69,9 +69,11 @@ class Model(nn.Module):
         self._arg_scope = arg_scope
         self._store = VariableStore(self)
         self._built = False
-        # False skips outputs_collections, so end points built from collections (VGG, ResNet, ...) are not kept
-        # alive: faster, leaner inference when only the logits are needed.
-        self.collect_end_points = True
+        # True: every end point. False skips outputs_collections, so end points built from collections (VGG,
+        # ResNet, ...) are not kept alive: faster, leaner inference when only the logits are needed. A collection of
+        # names returns only those end points: what compiled training should do, since every end point a compiled
+        # graph returns gets a gradient input (zeros when unused) that its backward pass adds in.
+        self.collect_end_points: bool | Collection[str] = True
 
     # --- building ----------------------------------------------------------------------------------------------------
 
@@ -125,7 +127,7 @@ class Model(nn.Module):
             collections=collections,
             training=training,
             building=building,
-            collect_outputs=self.collect_end_points or building,
+            collect_outputs=bool(self.collect_end_points) or building,
         )
         call_kwargs = {**self._kwargs, **kwargs} if kwargs else self._kwargs
         with push_frame(frame):
@@ -145,7 +147,13 @@ class Model(nn.Module):
             if _tracing():
                 self._check_built("Tracing, compiling or exporting")
             self.build(inputs, **kwargs)
-        return self._run(inputs, kwargs, training=self.training, building=False)
+        outputs = self._run(inputs, kwargs, training=self.training, building=False)
+        wanted = self.collect_end_points
+        if not isinstance(wanted, bool) and isinstance(outputs, tuple) and len(outputs) == 2:
+            logits, end_points = outputs
+            if isinstance(end_points, dict):
+                outputs = (logits, {name: value for name, value in end_points.items() if name in wanted})
+        return outputs
 
     # --- module API guards ------------------------------------------------------------------------------------------
 

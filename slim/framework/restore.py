@@ -95,8 +95,9 @@ def open_any_checkpoint(path: str | os.PathLike) -> CheckpointSource:
 
 
 # Path components that open a classification head: TF-Slim's logits scopes (Inception/MobileNet ``Logits`` and
-# ``AuxLogits``, ResNet/CifarNet ``logits``, VGG/AlexNet/OverFeat ``fc8``, NASNet ``aux_logits``, ``final_layer/FC``).
-_HEAD_COMPONENTS = ("logits", "auxlogits", "aux_logits", "fc8", "predictions")
+# ``AuxLogits``, ResNet/CifarNet ``logits``, VGG/AlexNet/OverFeat ``fc8``, LeNet ``fc4``, NASNet ``aux_logits``,
+# ``final_layer/FC``).
+_HEAD_COMPONENTS = ("logits", "auxlogits", "aux_logits", "fc8", "fc4", "predictions")
 _VARIANT_SUFFIX = re.compile(r"^(?P<family>.*)_(?P<percent>\d{3})$")  # mobilenet_v1_050: depth multiplier 0.5
 
 

@@ -21,7 +21,7 @@ from slim.framework.collections import GraphKeys
 from slim.framework.context import AUTO_REUSE, current_frame
 from slim.framework.variable_scope import join_name
 
-__all__ = ["VariableInfo", "VariableStore", "get_variable", "resolve_device"]
+__all__ = ["VariableInfo", "VariableStore", "get_variable", "existing_variable", "resolve_device"]
 
 
 @dataclass(frozen=True)
@@ -164,6 +164,43 @@ def _initial_value(
     return value
 
 
+def _used_twice(full_name: str, scope_name: str) -> ValueError:
+    return ValueError(
+        f"Variable {full_name} already exists, disallowed: the scope {scope_name or '<root>'} is used twice in one "
+        "call without reuse. Did you mean to set reuse=True or reuse=slim.AUTO_REUSE in the variable scope?"
+    )
+
+
+def existing_variable(
+    name: str, shape: Sequence[int] | None = None, permute: Sequence[int] | None = None
+) -> torch.Tensor | None:
+    """The variable ``name`` of the current scope if it already exists (every pass after the build), else None.
+
+    The fast path of :func:`get_variable` (and of the layers' ``model_variable`` calls): it applies the checks that
+    concern an existing variable (a scope used twice without reuse, a different shape) and skips the arguments that
+    only matter at creation. None means the variable must be created: call :func:`get_variable`.
+    """
+    frame = current_frame()
+    scope = frame.pass_state.var_scope_stack[-1]
+    full_name = join_name(scope.name, name)
+    existing = frame.store.lookup(full_name)
+    if existing is None or torch.compiler.is_compiling():
+        # A traced graph only needs the lookup: the eager build pass checked the structure.
+        return existing
+    used = frame.pass_state.used_variables
+    if full_name in used and scope.reuse is not True and scope.reuse is not AUTO_REUSE:
+        raise _used_twice(full_name, scope.name)
+    used.add(full_name)
+    if shape is not None:
+        target_shape = tuple(int(shape[i]) for i in permute) if permute is not None else tuple(int(d) for d in shape)
+        if existing.shape != target_shape:
+            raise ValueError(
+                f"Variable {full_name} exists with shape {tuple(existing.shape)}, but shape {target_shape} was "
+                "requested (our layout). A reused variable must keep its shape."
+            )
+    return existing
+
+
 def get_variable(
     name: str,
     shape: Sequence[int] | None = None,
@@ -195,34 +232,21 @@ def get_variable(
       ValueError: the name is used twice in one pass without reuse, reuse=True names a missing variable, the shape
         differs from the existing variable's, or a variable is created after the model was built.
     """
+    existing = existing_variable(name, shape, permute)
+    if existing is not None:
+        return existing
     frame = current_frame()
     store = frame.store
     scope = frame.pass_state.var_scope_stack[-1]
     full_name = join_name(scope.name, name)
-    if torch.compiler.is_compiling():
-        # The structure was checked by the eager build pass; a traced graph only needs the lookup.
-        return store.lookup(full_name)
     dtype = dtype or torch.float32
-    target_shape = None
     if shape is not None:
         shape = [int(d) for d in shape]
-        target_shape = tuple(shape[i] for i in permute) if permute is not None else tuple(shape)
     reuse = scope.reuse
     used = frame.pass_state.used_variables
     if full_name in used and reuse is not True and reuse is not AUTO_REUSE:
-        raise ValueError(
-            f"Variable {full_name} already exists, disallowed: the scope {scope.name or '<root>'} is used twice in one "
-            "call without reuse. Did you mean to set reuse=True or reuse=slim.AUTO_REUSE in the variable scope?"
-        )
+        raise _used_twice(full_name, scope.name)
     used.add(full_name)
-    existing = store.lookup(full_name)
-    if existing is not None:
-        if target_shape is not None and tuple(existing.shape) != target_shape:
-            raise ValueError(
-                f"Variable {full_name} exists with shape {tuple(existing.shape)}, but shape {target_shape} was "
-                "requested (our layout). A reused variable must keep its shape."
-            )
-        return existing
     if reuse is True:
         raise ValueError(
             f"Variable {full_name} does not exist, but the scope asks to reuse it (reuse=True). Create it first, or "

@@ -21,7 +21,7 @@ import torch
 from slim.framework.arg_scope import add_arg_scope
 from slim.framework.collections import GraphKeys
 from slim.framework.context import current_frame
-from slim.framework.store import VariableInfo, VariableStore, get_variable
+from slim.framework.store import VariableInfo, VariableStore, existing_variable, get_variable
 
 __all__ = [
     "Variable",
@@ -167,6 +167,10 @@ def variable(
     del caching_device, use_resource
     if partitioner is not None:
         raise ValueError(f"Variable {name}: partitioned variables are not supported; shard large models with FSDP.")
+    if custom_getter is None:
+        existing = existing_variable(name, shape, layout)  # every pass after the build: a lookup
+        if existing is not None:
+            return existing
     collections = _collections_for(collections, [GraphKeys.GLOBAL_VARIABLES])
     kwargs = dict(
         shape=shape,
@@ -200,6 +204,10 @@ def model_variable(
     layout: Sequence[int] | None = None,
 ) -> torch.Tensor:
     """Like :func:`variable`, and also adds the variable to MODEL_VARIABLES (what a model checkpoint holds)."""
+    if custom_getter is None and partitioner is None:
+        existing = existing_variable(name, shape, layout)  # every pass after the build: a lookup
+        if existing is not None:
+            return existing
     keys = _collections_for(collections, [])
     keys += [GraphKeys.GLOBAL_VARIABLES, GraphKeys.MODEL_VARIABLES]
     return variable(

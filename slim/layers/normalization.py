@@ -164,6 +164,10 @@ def batch_norm(
                 debias=debias,
             )
         else:
+            if gamma is None and beta is not None and x.is_cuda:
+                # CUDA's batch-norm backward (channels_last, reduced precision) returns no beta gradient when
+                # there is no weight: pass a constant scale of one instead (same result).
+                gamma = torch.ones_like(beta)
             outputs = F.batch_norm(
                 x, moving_mean, moving_variance, gamma, beta, training=training, momentum=1.0 - decay, eps=epsilon
             )

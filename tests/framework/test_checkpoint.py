@@ -179,3 +179,13 @@ def test_reshape_variables(tmp_path):
         assign_from_checkpoint_fn(str(tmp_path), ["v"])()
     assign_from_checkpoint_fn(str(tmp_path), ["v"], reshape_variables=True)()
     assert torch.equal(slim.get_variables("v")[0].value(), torch.arange(6.0).reshape(2, 3))
+
+
+def test_lenet_head_mismatch_names_its_fc4_head(tmp_path):
+    from slim.nets import nets_factory
+
+    source = nets_factory.get_network_fn("lenet", num_classes=1001).build(torch.zeros(1, 1, 28, 28))
+    ckpt.save_checkpoint(tmp_path / "model.ckpt-1", source.state_dict(), {})
+    target = nets_factory.get_network_fn("lenet", num_classes=10).build(torch.zeros(1, 1, 28, 28))
+    with pytest.raises(ValueError, match=r"classification head.*--checkpoint_exclude_scopes=LeNet/fc4"):
+        assign_from_checkpoint(str(tmp_path), slim.get_variables_to_restore(model=target))

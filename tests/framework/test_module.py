@@ -247,3 +247,15 @@ def test_ddp_gloo_two_processes_keep_parameters_equal(tmp_path):
     torch.manual_seed(0)
     initial.build(torch.zeros(1, 3, 17, 17))
     assert not torch.equal(initial.state_dict()["SmallNet/logits/weights"], a["SmallNet/logits/weights"])
+
+
+def test_collect_end_points_as_names_returns_only_those():
+    model = slim.Model(small_net).build(torch.zeros(1, 3, 17, 17))
+    logits, everything = model(torch.zeros(2, 3, 17, 17))
+    assert len(everything) > 1
+    chosen = sorted(everything)[:1]
+    model.collect_end_points = tuple(chosen)
+    same_logits, selected = model(torch.zeros(2, 3, 17, 17))
+    assert list(selected) == chosen and torch.equal(same_logits, logits)
+    model.collect_end_points = ()
+    assert model(torch.zeros(2, 3, 17, 17))[1] == {}
