@@ -160,3 +160,10 @@ def test_quantization_aware_training_on_two_clones(tmp_path, dataset_dir):
     assert int(data.tensors["fake_quantization_step"]) == 3  # TF's counter of training passes
     assert float(data.tensors["LeNet/conv1/act_quant/max/local_step"]) == 3.0
     assert float(data.tensors["LeNet/conv1/weights_quant/max"]) > 0.0
+
+
+def test_quantization_aware_training_compiled(tmp_path, dataset_dir):
+    data = trained(tmp_path, dataset_dir, quantize_delay=1, compile=True)
+    assert int(data.tensors["fake_quantization_step"]) == 3  # the counters advance inside the compiled graph too
+    assert float(data.tensors["LeNet/conv1/act_quant/max/local_step"]) == 3.0
+    assert float(data.tensors["LeNet/conv1/act_quant/max"]) != 6.0  # the range moved from TF's initial value
