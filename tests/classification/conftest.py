@@ -29,3 +29,33 @@ def make_two_class_dataset(root, per_class: int, num_validation: int, num_shards
 def two_class_dataset():
     """:func:`make_two_class_dataset`, for the test modules' own dataset fixtures."""
     return make_two_class_dataset
+
+
+def lenet_training_flags(dataset_dir: str, train_dir, **overrides) -> dict:
+    """``train_image_classifier``'s keyword arguments for a few quick LeNet steps on such a dataset (SGD at a fixed
+    rate, no weight decay, one reader, no worker processes, no summaries); ``overrides`` win."""
+    flags = dict(
+        dataset_name="image_folder",
+        dataset_dir=dataset_dir,
+        model_name="lenet",
+        preprocessing_name="lenet",
+        train_image_size=28,
+        batch_size=8,
+        optimizer="sgd",
+        learning_rate=0.01,
+        learning_rate_decay_type="fixed",
+        weight_decay=0.0,
+        num_readers=1,
+        num_preprocessing_threads=0,
+        save_summaries_secs=0,
+        save_interval_secs=600,
+        train_dir=str(train_dir),
+    )
+    flags.update(overrides)
+    return flags
+
+
+@pytest.fixture(scope="session")
+def lenet_flags():
+    """:func:`lenet_training_flags`, for the test modules."""
+    return lenet_training_flags

@@ -70,26 +70,9 @@ def test_networks_give_the_cpu_logits_on_the_gpu(name, size, full_float32):
     [{}, {"mixed_precision": "bfloat16"}, {"mixed_precision": "float16"}, {"channels_last": True}, {"compile": True}],
     ids=["float32", "bfloat16", "float16", "channels_last", "compile"],
 )
-def test_train_and_evaluate_on_the_gpu(tmp_path, dataset_dir, model_outputs, options):
-    common = dict(
-        dataset_name="image_folder",
-        dataset_dir=dataset_dir,
-        model_name="lenet",
-        preprocessing_name="lenet",
-        num_preprocessing_threads=0,
-    )
+def test_train_and_evaluate_on_the_gpu(tmp_path, dataset_dir, model_outputs, lenet_flags, options):
     loss = train_image_classifier(
-        train_dir=str(tmp_path / "train"),
-        train_image_size=28,
-        batch_size=6,
-        optimizer="sgd",
-        learning_rate=0.01,
-        learning_rate_decay_type="fixed",
-        num_readers=1,
-        max_number_of_steps=30,
-        save_summaries_secs=0,
-        **common,
-        **options,
+        **lenet_flags(dataset_dir, tmp_path / "train", batch_size=6, max_number_of_steps=30, **options)
     )
     assert loss is not None and np.isfinite(loss)
     expected_dtype = getattr(torch, options.get("mixed_precision") or "float32")
@@ -98,12 +81,15 @@ def test_train_and_evaluate_on_the_gpu(tmp_path, dataset_dir, model_outputs, opt
     assert data.global_step == 30 and all(torch.isfinite(value).all() for value in data.tensors.values())
     model_outputs.clear()
     results = eval_image_classifier(
+        dataset_name="image_folder",
         dataset_split_name="validation",
+        dataset_dir=dataset_dir,
         checkpoint_path=str(tmp_path / "train"),
         eval_dir=str(tmp_path / "eval"),
+        model_name="lenet",
         eval_image_size=28,
         batch_size=6,
-        **common,
+        num_preprocessing_threads=0,
     )
     assert set(model_outputs) == {("cuda", torch.float32)}
     assert results["Accuracy"] >= 5 / 6

@@ -27,26 +27,13 @@ def dataset_dir(tmp_path_factory, two_class_dataset):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, dataset_dir):
+def trained(tmp_path_factory, dataset_dir, lenet_flags):
     """A lenet trained 4 steps with quantize_delay=2: its train_dir."""
     train_dir = tmp_path_factory.mktemp("qtrain")
     loss = train_image_classifier(
-        dataset_name="image_folder",
-        dataset_dir=dataset_dir,
-        model_name="lenet",
-        train_image_size=28,
-        batch_size=4,
-        optimizer="sgd",
-        learning_rate=0.01,
-        learning_rate_decay_type="fixed",
-        weight_decay=0.0,
-        num_readers=1,
-        num_preprocessing_threads=0,
-        save_summaries_secs=0,
-        log_every_n_steps=10,
-        max_number_of_steps=4,
-        quantize_delay=2,
-        train_dir=str(train_dir),
+        **lenet_flags(
+            dataset_dir, train_dir, batch_size=4, log_every_n_steps=10, max_number_of_steps=4, quantize_delay=2
+        )
     )
     assert loss is not None and np.isfinite(loss)
     return train_dir

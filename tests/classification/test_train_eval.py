@@ -17,30 +17,19 @@ def dataset_dir(tmp_path_factory, two_class_dataset):
     return two_class_dataset(tmp_path_factory.mktemp("images"), 16, num_validation=8, num_shards=2)
 
 
-def common(tmp_path, dataset_dir, **overrides):
-    flags = dict(
-        dataset_name="image_folder",
-        dataset_dir=dataset_dir,
-        model_name="lenet",
-        preprocessing_name="lenet",
-        train_image_size=28,
-        batch_size=8,
-        optimizer="sgd",
-        learning_rate=0.01,
-        learning_rate_decay_type="fixed",
-        weight_decay=0.0,
-        num_readers=1,
-        num_preprocessing_threads=0,
-        save_summaries_secs=1,
-        save_interval_secs=600,
-        log_every_n_steps=5,
-        train_dir=str(tmp_path / "train"),
-    )
-    flags.update(overrides)
+@pytest.fixture()
+def common(lenet_flags):
+    """The quick LeNet training flags, with summaries every second and a log line every 5 steps."""
+
+    def flags(tmp_path, dataset_dir, **overrides):
+        values = dict(save_summaries_secs=1, log_every_n_steps=5)
+        values.update(overrides)
+        return lenet_flags(dataset_dir, values.pop("train_dir", tmp_path / "train"), **values)
+
     return flags
 
 
-def test_train_then_evaluate_every_example_once(tmp_path, dataset_dir):
+def test_train_then_evaluate_every_example_once(tmp_path, dataset_dir, common):
     loss = train_image_classifier(**common(tmp_path, dataset_dir, max_number_of_steps=30))
     assert loss is not None and np.isfinite(loss)
     latest = ckpt.latest_checkpoint(tmp_path / "train")
@@ -82,7 +71,7 @@ def test_train_then_evaluate_every_example_once(tmp_path, dataset_dir):
     assert results["Accuracy"] >= 0.75 and results["Recall_5"] == 1.0
 
 
-def test_resume_and_ignored_checkpoint_path(tmp_path, dataset_dir, caplog):
+def test_resume_and_ignored_checkpoint_path(tmp_path, dataset_dir, common, caplog):
     train_image_classifier(**common(tmp_path, dataset_dir, max_number_of_steps=3))
     import logging
 
@@ -96,7 +85,7 @@ def test_resume_and_ignored_checkpoint_path(tmp_path, dataset_dir, caplog):
     assert ckpt.read_checkpoint(ckpt.latest_checkpoint(tmp_path / "train")).global_step == 5
 
 
-def test_fine_tune_new_head_then_all_layers(tmp_path, dataset_dir):
+def test_fine_tune_new_head_then_all_layers(tmp_path, dataset_dir, common):
     # The flowers recipe's two steps on a small net: new head from a checkpoint, then all layers.
     train_image_classifier(**common(tmp_path, dataset_dir, max_number_of_steps=2, train_dir=str(tmp_path / "base")))
     before = ckpt.read_checkpoint(ckpt.latest_checkpoint(tmp_path / "base")).tensors
@@ -137,7 +126,7 @@ def test_fine_tune_new_head_then_all_layers(tmp_path, dataset_dir):
         (dict(num_ps_tasks=2), "parameter servers have no equivalent"),
     ],
 )
-def test_bad_flags_fail_before_work(tmp_path, dataset_dir, bad, message):
+def test_bad_flags_fail_before_work(tmp_path, dataset_dir, common, bad, message):
     flags = common(tmp_path, dataset_dir, max_number_of_steps=1)
     flags.update(bad)
     with pytest.raises(ValueError, match=message):
@@ -145,7 +134,7 @@ def test_bad_flags_fail_before_work(tmp_path, dataset_dir, bad, message):
     assert not (tmp_path / "train").exists() or not list((tmp_path / "train").iterdir())
 
 
-def test_two_clones_on_cpu(tmp_path, dataset_dir):
+def test_two_clones_on_cpu(tmp_path, dataset_dir, common):
     train_image_classifier(**common(tmp_path, dataset_dir, max_number_of_steps=4, num_clones=2, clone_on_cpu=True))
     data = ckpt.read_checkpoint(ckpt.latest_checkpoint(tmp_path / "train"))
     assert data.global_step == 4

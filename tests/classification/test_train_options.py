@@ -19,43 +19,27 @@ def dataset_dir(tmp_path_factory, two_class_dataset):
     return two_class_dataset(tmp_path_factory.mktemp("images"), 12, num_validation=6, num_shards=1)
 
 
-def flags(tmp_path, dataset_dir, name="train", **overrides):
-    values = dict(
-        dataset_name="image_folder",
-        dataset_dir=dataset_dir,
-        model_name="lenet",
-        preprocessing_name="lenet",
-        train_image_size=28,
-        batch_size=6,
-        optimizer="sgd",
-        learning_rate=0.01,
-        learning_rate_decay_type="fixed",
-        weight_decay=0.0,
-        num_readers=1,
-        num_preprocessing_threads=0,
-        save_summaries_secs=0,
-        save_interval_secs=600,
-        max_number_of_steps=3,
-        clone_on_cpu=True,  # on the CPU even where a GPU is present: exact comparisons between runs
-        train_dir=str(tmp_path / name),
-    )
-    values.update(overrides)
-    return values
+@pytest.fixture()
+def trained(lenet_flags):
+    """``trained(tmp_path, dataset_dir, name, **flags)``: trains 3 steps of 6 images (on the CPU even where a GPU is
+    present: exact comparisons between runs) and returns the final checkpoint."""
 
+    def train(tmp_path, dataset_dir, name="train", **overrides):
+        values = dict(batch_size=6, max_number_of_steps=3, clone_on_cpu=True)
+        values.update(overrides)
+        loss = train_image_classifier(**lenet_flags(dataset_dir, tmp_path / name, **values))
+        if overrides.get("num_clones", 1) == 1:  # spawned clones report their losses in their own processes
+            assert loss is not None and np.isfinite(loss)
+        return ckpt.read_checkpoint(ckpt.latest_checkpoint(tmp_path / name))
 
-def trained(tmp_path, dataset_dir, name="train", **overrides):
-    """Trains and returns the final checkpoint's variables."""
-    loss = train_image_classifier(**flags(tmp_path, dataset_dir, name, **overrides))
-    if overrides.get("num_clones", 1) == 1:  # spawned clones report their losses in their own processes
-        assert loss is not None and np.isfinite(loss)
-    return ckpt.read_checkpoint(ckpt.latest_checkpoint(tmp_path / name))
+    return train
 
 
 def model_tensors(data) -> dict[str, torch.Tensor]:
     return {k: v for k, v in data.tensors.items() if k.startswith("LeNet/") and "ExponentialMovingAverage" not in k}
 
 
-def test_moving_average_decay_saves_shadows_that_evaluation_restores(tmp_path, dataset_dir, monkeypatch):
+def test_moving_average_decay_saves_shadows_that_evaluation_restores(tmp_path, dataset_dir, trained, monkeypatch):
     data = trained(tmp_path, dataset_dir, moving_average_decay=0.5)
     weights = data.tensors["LeNet/conv1/weights"]
     shadow = data.tensors["LeNet/conv1/weights/ExponentialMovingAverage"]  # TF's name for the shadow variable
@@ -91,14 +75,14 @@ def test_moving_average_decay_saves_shadows_that_evaluation_restores(tmp_path, d
     assert torch.equal(restored["model"].state_dict()["LeNet/conv1/weights"].cpu(), weights)
 
 
-def test_channels_last_trains_the_same_weights(tmp_path, dataset_dir):
+def test_channels_last_trains_the_same_weights(tmp_path, dataset_dir, trained):
     reference = model_tensors(trained(tmp_path, dataset_dir, "reference"))
     other = model_tensors(trained(tmp_path, dataset_dir, "channels_last", channels_last=True))
     for name, value in reference.items():
         torch.testing.assert_close(other[name], value, rtol=1e-5, atol=1e-6)
 
 
-def test_compile_trains_the_same_weights(tmp_path, dataset_dir):
+def test_compile_trains_the_same_weights(tmp_path, dataset_dir, trained):
     import torch._inductor.config
 
     reference = model_tensors(trained(tmp_path, dataset_dir, "reference", max_number_of_steps=2))
@@ -118,7 +102,7 @@ def test_compile_trains_the_same_weights(tmp_path, dataset_dir):
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
-def test_mixed_precision_computes_in_low_precision_and_learns(tmp_path, dataset_dir, monkeypatch, dtype):
+def test_mixed_precision_computes_in_low_precision_and_learns(tmp_path, dataset_dir, trained, monkeypatch, dtype):
     scalers, logits_dtypes = [], []
     original = learning.create_train_op
 
@@ -154,7 +138,7 @@ def test_mixed_precision_computes_in_low_precision_and_learns(tmp_path, dataset_
     assert results["Accuracy"] >= 5 / 6  # two easily separable classes: learnt in low precision too
 
 
-def test_quantization_aware_training_on_two_clones(tmp_path, dataset_dir):
+def test_quantization_aware_training_on_two_clones(tmp_path, dataset_dir, trained):
     data = trained(tmp_path, dataset_dir, quantize_delay=1, num_clones=2, clone_on_cpu=True)
     assert data.global_step == 3 and data.metadata["quantize_delay"] == 1
     assert int(data.tensors["fake_quantization_step"]) == 3  # TF's counter of training passes
@@ -162,7 +146,7 @@ def test_quantization_aware_training_on_two_clones(tmp_path, dataset_dir):
     assert float(data.tensors["LeNet/conv1/weights_quant/max"]) > 0.0
 
 
-def test_quantization_aware_training_compiled(tmp_path, dataset_dir):
+def test_quantization_aware_training_compiled(tmp_path, dataset_dir, trained):
     data = trained(tmp_path, dataset_dir, quantize_delay=1, compile=True)
     assert int(data.tensors["fake_quantization_step"]) == 3  # the counters advance inside the compiled graph too
     assert float(data.tensors["LeNet/conv1/act_quant/max/local_step"]) == 3.0
