@@ -55,6 +55,31 @@ def lenet_training_flags(dataset_dir: str, train_dir, **overrides) -> dict:
     return flags
 
 
+def lenet_evaluation_flags(dataset_dir: str, checkpoint_path, eval_dir, **overrides) -> dict:
+    """``eval_image_classifier``'s keyword arguments for LeNet on such a dataset's validation split, batches of 6, no
+    worker processes; ``overrides`` win."""
+    flags = dict(
+        dataset_name="image_folder",
+        dataset_split_name="validation",
+        dataset_dir=dataset_dir,
+        checkpoint_path=str(checkpoint_path),
+        eval_dir=str(eval_dir),
+        model_name="lenet",
+        preprocessing_name="lenet",
+        eval_image_size=28,
+        batch_size=6,
+        num_preprocessing_threads=0,
+    )
+    flags.update(overrides)
+    return flags
+
+
+@pytest.fixture(scope="session")
+def lenet_eval_flags():
+    """:func:`lenet_evaluation_flags`, for the test modules."""
+    return lenet_evaluation_flags
+
+
 @pytest.fixture(scope="session")
 def lenet_flags():
     """:func:`lenet_training_flags`, for the test modules."""

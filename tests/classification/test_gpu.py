@@ -70,7 +70,7 @@ def test_networks_give_the_cpu_logits_on_the_gpu(name, size, full_float32):
     [{}, {"mixed_precision": "bfloat16"}, {"mixed_precision": "float16"}, {"channels_last": True}, {"compile": True}],
     ids=["float32", "bfloat16", "float16", "channels_last", "compile"],
 )
-def test_train_and_evaluate_on_the_gpu(tmp_path, dataset_dir, model_outputs, lenet_flags, options):
+def test_train_and_evaluate_on_the_gpu(tmp_path, dataset_dir, model_outputs, lenet_flags, lenet_eval_flags, options):
     loss = train_image_classifier(
         **lenet_flags(dataset_dir, tmp_path / "train", batch_size=6, max_number_of_steps=30, **options)
     )
@@ -80,17 +80,7 @@ def test_train_and_evaluate_on_the_gpu(tmp_path, dataset_dir, model_outputs, len
     data = ckpt.read_checkpoint(ckpt.latest_checkpoint(tmp_path / "train"))
     assert data.global_step == 30 and all(torch.isfinite(value).all() for value in data.tensors.values())
     model_outputs.clear()
-    results = eval_image_classifier(
-        dataset_name="image_folder",
-        dataset_split_name="validation",
-        dataset_dir=dataset_dir,
-        checkpoint_path=str(tmp_path / "train"),
-        eval_dir=str(tmp_path / "eval"),
-        model_name="lenet",
-        eval_image_size=28,
-        batch_size=6,
-        num_preprocessing_threads=0,
-    )
+    results = eval_image_classifier(**lenet_eval_flags(dataset_dir, tmp_path / "train", tmp_path / "eval"))
     assert set(model_outputs) == {("cuda", torch.float32)}
     assert results["Accuracy"] >= 5 / 6
 

@@ -49,19 +49,11 @@ def test_training_saves_the_quantization_state(trained):
         assert float(data.tensors[f"{layer}/act_quant/max"]) != 6.0  # moved away from TF's initial range
 
 
-def test_evaluate_quantized_and_float(trained, dataset_dir, tmp_path):
-    common = dict(
-        dataset_name="image_folder",
-        dataset_split_name="validation",
-        dataset_dir=dataset_dir,
-        model_name="lenet",
-        eval_image_size=28,
-        batch_size=4,
-        num_preprocessing_threads=0,
-        checkpoint_path=str(trained),
+def test_evaluate_quantized_and_float(trained, dataset_dir, tmp_path, lenet_eval_flags):
+    quantized = eval_image_classifier(
+        **lenet_eval_flags(dataset_dir, trained, tmp_path / "q", batch_size=4, quantize=True)
     )
-    quantized = eval_image_classifier(quantize=True, eval_dir=str(tmp_path / "q"), **common)
-    floating = eval_image_classifier(eval_dir=str(tmp_path / "f"), **common)
+    floating = eval_image_classifier(**lenet_eval_flags(dataset_dir, trained, tmp_path / "f", batch_size=4))
     for results in (quantized, floating):
         assert set(results) == {"Accuracy", "Recall_5"} and 0.0 <= results["Accuracy"] <= 1.0
 

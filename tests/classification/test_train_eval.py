@@ -29,7 +29,7 @@ def common(lenet_flags):
     return flags
 
 
-def test_train_then_evaluate_every_example_once(tmp_path, dataset_dir, common):
+def test_train_then_evaluate_every_example_once(tmp_path, dataset_dir, common, lenet_eval_flags):
     loss = train_image_classifier(**common(tmp_path, dataset_dir, max_number_of_steps=30))
     assert loss is not None and np.isfinite(loss)
     latest = ckpt.latest_checkpoint(tmp_path / "train")
@@ -54,16 +54,7 @@ def test_train_then_evaluate_every_example_once(tmp_path, dataset_dir, common):
     evaluation_module.metrics.streaming_accuracy = counting_accuracy
     try:
         results = eval_image_classifier(
-            dataset_name="image_folder",
-            dataset_split_name="validation",
-            dataset_dir=dataset_dir,
-            checkpoint_path=str(tmp_path / "train"),
-            eval_dir=str(tmp_path / "eval"),
-            model_name="lenet",
-            preprocessing_name="lenet",
-            eval_image_size=28,
-            batch_size=3,
-            num_preprocessing_threads=0,
+            **lenet_eval_flags(dataset_dir, tmp_path / "train", tmp_path / "eval", batch_size=3)
         )
     finally:
         evaluation_module.metrics.streaming_accuracy = original

@@ -39,7 +39,9 @@ def model_tensors(data) -> dict[str, torch.Tensor]:
     return {k: v for k, v in data.tensors.items() if k.startswith("LeNet/") and "ExponentialMovingAverage" not in k}
 
 
-def test_moving_average_decay_saves_shadows_that_evaluation_restores(tmp_path, dataset_dir, trained, monkeypatch):
+def test_moving_average_decay_saves_shadows_that_evaluation_restores(
+    tmp_path, dataset_dir, trained, lenet_eval_flags, monkeypatch
+):
     data = trained(tmp_path, dataset_dir, moving_average_decay=0.5)
     weights = data.tensors["LeNet/conv1/weights"]
     shadow = data.tensors["LeNet/conv1/weights/ExponentialMovingAverage"]  # TF's name for the shadow variable
@@ -56,22 +58,13 @@ def test_moving_average_decay_saves_shadows_that_evaluation_restores(tmp_path, d
         return mapping
 
     monkeypatch.setattr(evaluation_module, "_variables_to_restore", spy)
-    common = dict(
-        dataset_name="image_folder",
-        dataset_split_name="validation",
-        dataset_dir=dataset_dir,
-        checkpoint_path=str(tmp_path / "train"),
-        model_name="lenet",
-        preprocessing_name="lenet",
-        eval_image_size=28,
-        batch_size=6,
-        num_preprocessing_threads=0,
+    eval_image_classifier(
+        **lenet_eval_flags(dataset_dir, tmp_path / "train", tmp_path / "eval", moving_average_decay=0.5)
     )
-    eval_image_classifier(eval_dir=str(tmp_path / "eval"), moving_average_decay=0.5, **common)
     assert "LeNet/conv1/weights/ExponentialMovingAverage" in restored["mapping"]
     conv1 = restored["model"].state_dict()["LeNet/conv1/weights"].cpu()  # (evaluation runs on a GPU if present)
     assert torch.equal(conv1, shadow)  # the model evaluated the averages, not the last weights
-    eval_image_classifier(eval_dir=str(tmp_path / "eval_raw"), **common)
+    eval_image_classifier(**lenet_eval_flags(dataset_dir, tmp_path / "train", tmp_path / "eval_raw"))
     assert torch.equal(restored["model"].state_dict()["LeNet/conv1/weights"].cpu(), weights)
 
 
@@ -102,7 +95,9 @@ def test_compile_trains_the_same_weights(tmp_path, dataset_dir, trained):
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
-def test_mixed_precision_computes_in_low_precision_and_learns(tmp_path, dataset_dir, trained, monkeypatch, dtype):
+def test_mixed_precision_computes_in_low_precision_and_learns(
+    tmp_path, dataset_dir, trained, lenet_eval_flags, monkeypatch, dtype
+):
     scalers, logits_dtypes = [], []
     original = learning.create_train_op
 
@@ -123,18 +118,7 @@ def test_mixed_precision_computes_in_low_precision_and_learns(tmp_path, dataset_
     assert set(logits_dtypes) == {getattr(torch, dtype)}  # the network ran under autocast
     assert (scalers[0] is not None) == (dtype == "float16")  # dynamic loss scaling for float16 only
     assert all(value.dtype == torch.float32 for value in model_tensors(data).values())  # float32 master weights
-    results = eval_image_classifier(
-        dataset_name="image_folder",
-        dataset_split_name="validation",
-        dataset_dir=dataset_dir,
-        checkpoint_path=str(tmp_path / dtype),
-        eval_dir=str(tmp_path / "eval"),
-        model_name="lenet",
-        preprocessing_name="lenet",
-        eval_image_size=28,
-        batch_size=6,
-        num_preprocessing_threads=0,
-    )
+    results = eval_image_classifier(**lenet_eval_flags(dataset_dir, tmp_path / dtype, tmp_path / "eval"))
     assert results["Accuracy"] >= 5 / 6  # two easily separable classes: learnt in low precision too
 
 
