@@ -31,7 +31,16 @@ import torch.distributed as dist
 
 logger = logging.getLogger("slim")
 
-__all__ = ["DeploymentConfig", "deploy", "is_chief", "world_size", "rank", "device_for_rank", "barrier"]
+__all__ = [
+    "DeploymentConfig",
+    "deploy",
+    "master_address",
+    "is_chief",
+    "world_size",
+    "rank",
+    "device_for_rank",
+    "barrier",
+]
 
 
 @dataclass(frozen=True)
@@ -72,8 +81,8 @@ class DeploymentConfig:
             raise ValueError(f"replica_id (--task={self.replica_id}) must be < num_replicas ({self.num_replicas}).")
         if self.num_replicas > 1 and not self.master and "MASTER_ADDR" not in os.environ:
             raise ValueError("Several machines (--worker_replicas > 1) need --master=host:port (or torchrun).")
-        if self.master and not self.master.replace("grpc://", "").rpartition(":")[2].isdigit():
-            raise ValueError(f"--master={self.master} must be host:port (e.g. --master=host0:2222).")
+        if self.master:
+            master_address(self.master)  # a clear error now for a malformed --master
 
     @property
     def world_size(self) -> int:
@@ -81,6 +90,14 @@ class DeploymentConfig:
 
     def backend(self) -> str:
         return "gloo" if self.clone_on_cpu or not torch.cuda.is_available() else "nccl"
+
+
+def master_address(master: str) -> tuple[str, int]:
+    """``(host, port)`` of TF-Slim's ``--master`` (``host:port``, optionally ``grpc://``; no host means this one)."""
+    host, _, port = master.replace("grpc://", "").rpartition(":")
+    if not port.isdigit():
+        raise ValueError(f"--master={master} must be host:port (e.g. --master=host0:2222).")
+    return host or "127.0.0.1", int(port)
 
 
 def _free_port() -> int:
@@ -180,8 +197,7 @@ def deploy(config: DeploymentConfig, fn: Callable[..., Any], *args: Any, **kwarg
             "--clone_on_cpu to train CPU clones."
         )
     if config.master:
-        host, _, port = config.master.replace("grpc://", "").rpartition(":")
-        master_addr, master_port = host or "127.0.0.1", int(port)
+        master_addr, master_port = master_address(config.master)
     else:
         master_addr, master_port = "127.0.0.1", _free_port()
     torch.multiprocessing.spawn(

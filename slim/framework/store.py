@@ -243,10 +243,8 @@ def get_variable(
     if shape is not None:
         shape = [int(d) for d in shape]
     reuse = scope.reuse
-    used = frame.pass_state.used_variables
-    if full_name in used and reuse is not True and reuse is not AUTO_REUSE:
-        raise _used_twice(full_name, scope.name)
-    used.add(full_name)
+    # (A name used earlier in this pass exists, so existing_variable above has checked it.)
+    frame.pass_state.used_variables.add(full_name)
     if reuse is True:
         raise ValueError(
             f"Variable {full_name} does not exist, but the scope asks to reuse it (reuse=True). Create it first, or "
