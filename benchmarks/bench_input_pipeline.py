@@ -4,9 +4,9 @@
 
 Makes (once) a folder of ``--num_images`` photo-like JPEGs (smooth colour fields with shapes and sensor noise, the
 size of a typical flowers photo), converts it with ``download_and_convert_data --dataset_name=image_folder``, then
-times the pipeline ``train_image_classifier`` uses (``slim.classification.inputs.training_batches``: worker
-processes decoding and running ``inception`` training preprocessing at 224, batches of ``--batch_size``) with 1 and
-2 workers. With ``--tf_python`` it runs ``bench_input_pipeline_tf.py`` in that interpreter (TensorFlow lives in a
+times the pipeline ``train_image_classifier`` uses (``slim.classification.inputs.training_batches``: preprocessing
+threads, or with ``--kinds processes`` DataLoader worker processes, decoding and running ``inception`` training
+preprocessing at 224, batches of ``--batch_size``) with 1 and 2 workers. With ``--tf_python`` it runs ``bench_input_pipeline_tf.py`` in that interpreter (TensorFlow lives in a
 separate virtualenv, never in the project) on the same records: ``tf.data`` with the same decode and TF-Slim's
 ``preprocess_for_train`` (fast mode) at ``num_parallel_calls`` 1 and 2, TF's thread pools capped at the same count.
 Prints a Markdown table of images/s and the ratio.
@@ -64,8 +64,8 @@ def prepare(work_dir: str, num_images: int) -> str:
     return dataset_dir
 
 
-def time_ours(dataset_dir: str, workers: int, batch_size: int, num_batches: int, warmup: int) -> float:
-    """Images/s of train_image_classifier's input pipeline with ``workers`` preprocessing processes."""
+def time_ours(dataset_dir: str, workers: int, batch_size: int, num_batches: int, warmup: int, kind: str) -> float:
+    """Images/s of train_image_classifier's input pipeline with ``workers`` preprocessing threads or processes."""
     import torch
 
     from slim.classification.inputs import training_batches
@@ -75,7 +75,9 @@ def time_ours(dataset_dir: str, workers: int, batch_size: int, num_batches: int,
     torch.set_num_threads(1)
     dataset = dataset_factory.get_dataset("image_folder", "train", dataset_dir)
     preprocess = preprocessing_factory.get_preprocessing("inception_v3", is_training=True)
-    batches = training_batches(dataset, preprocess, 224, batch_size, num_readers=1, num_threads=workers, seed=0)
+    batches = training_batches(
+        dataset, preprocess, 224, batch_size, num_readers=1, num_threads=workers, seed=0, workers=kind
+    )
     for _ in range(warmup):
         next(batches)
     start = time.perf_counter()
@@ -93,12 +95,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--num_batches", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--kinds", default="threads", help="comma-separated: threads, processes")
     parser.add_argument("--tf_python", default=None, help="a Python with TensorFlow, to time tf.data too")
     args = parser.parse_args(argv)
 
     dataset_dir = prepare(args.work_dir, args.num_images)
     worker_counts = [int(w) for w in args.workers.split(",")]
-    ours = {w: time_ours(dataset_dir, w, args.batch_size, args.num_batches, args.warmup) for w in worker_counts}
+    kinds = args.kinds.split(",")
+    ours = {
+        (kind, w): time_ours(dataset_dir, w, args.batch_size, args.num_batches, args.warmup, kind)
+        for kind in kinds
+        for w in worker_counts
+    }
     theirs: dict[int, float] = {}
     if args.tf_python:
         command = [
@@ -117,12 +125,13 @@ def main(argv: list[str] | None = None) -> None:
         f"\n{args.num_images} JPEGs of 500x375 in 4 TFRecord shards, inception train preprocessing at 224, batch "
         f"{args.batch_size}, {args.num_batches} batches after {args.warmup} warm-up batches; {os.cpu_count()} CPUs\n"
     )
-    print("| workers | slim (images/s) | tf.data (images/s) | slim / tf.data |")
-    print("| ---: | ---: | ---: | ---: |")
-    for w in worker_counts:
+    print("| workers | slim kind | slim (images/s) | tf.data (images/s) | slim / tf.data |")
+    print("| ---: | --- | ---: | ---: | ---: |")
+    for (kind, w), value in ours.items():
         tf_value = theirs.get(w)
-        ratio = f"{ours[w] / tf_value:.2f}x" if tf_value else "-"
-        print(f"| {w} | {ours[w]:.1f} | {tf_value:.1f} | {ratio} |" if tf_value else f"| {w} | {ours[w]:.1f} | - | - |")
+        ratio = f"{value / tf_value:.2f}x" if tf_value else "-"
+        tf_text = f"{tf_value:.1f}" if tf_value else "-"
+        print(f"| {w} | {kind} | {value:.1f} | {tf_text} | {ratio} |")
     sys.stdout.flush()
 
 

@@ -56,6 +56,7 @@ def run_evaluation(flags: Mapping[str, Any]) -> dict[str, float]:
 
     if not flags["dataset_dir"]:
         raise ValueError("You must supply the dataset directory with --dataset_dir")
+    inputs.validate_preprocessing_workers(flags)
     dataset = dataset_factory.get_dataset(flags["dataset_name"], flags["dataset_split_name"], flags["dataset_dir"])
     nets_factory.get_network_spec(flags["model_name"])
     num_classes = dataset.num_classes - flags["labels_offset"]
@@ -65,7 +66,7 @@ def run_evaluation(flags: Mapping[str, Any]) -> dict[str, float]:
         flags["preprocessing_name"] or flags["model_name"], is_training=False, use_grayscale=flags["use_grayscale"]
     )
     # Build at the shape the data really has (MNIST-like records decode to one channel, as in training).
-    first_images, _ = next(iter(inputs.evaluation_batches(dataset, preprocess, image_size, 1, num_threads=1)))
+    first_images, _ = next(iter(inputs.evaluation_batches(dataset, preprocess, image_size, 1, num_threads=0)))
     example = torch.zeros((1,) + tuple(first_images.shape[1:]))
     model.build(example)
     model.collect_end_points = False
@@ -90,6 +91,7 @@ def run_evaluation(flags: Mapping[str, Any]) -> dict[str, float]:
                 flags["batch_size"],
                 num_threads=flags["num_preprocessing_threads"],
                 labels_offset=flags["labels_offset"],
+                workers=flags["preprocessing_workers"],
             )
         )
 

@@ -56,6 +56,7 @@ def validate_train_flags(flags: Mapping[str, Any]) -> None:
     nets_factory.get_network_spec(flags["model_name"])  # ValueError listing the known names
     if flags["mixed_precision"] not in ("", "bfloat16", "float16"):
         raise ValueError(f"--mixed_precision must be '', 'bfloat16' or 'float16', got {flags['mixed_precision']!r}.")
+    inputs.validate_preprocessing_workers(flags)
     if flags["sync_replicas"] and flags["replicas_to_aggregate"] not in (1, flags["worker_replicas"]):
         raise ValueError(
             "--replicas_to_aggregate must equal --worker_replicas with DDP: every step averages the gradients of "
@@ -142,6 +143,7 @@ def run_training(flags: Mapping[str, Any]) -> float | None:
         num_threads=flags["num_preprocessing_threads"],
         labels_offset=flags["labels_offset"],
         seed=flags["seed"],
+        workers=flags["preprocessing_workers"],
     )
     first_batch = next(batches)
     batches = itertools.chain([first_batch], batches)

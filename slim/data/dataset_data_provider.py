@@ -5,8 +5,9 @@ TF-Slim's provider built queue-backed tensors; here the provider is a descriptio
 
 * :meth:`DatasetDataProvider.get` returns the requested items of the next example, eagerly (handy to inspect data);
   each call reads a new example, so ask for all the items you need in one call.
-* :meth:`DatasetDataProvider.batch` returns a DataLoader whose worker processes read, decode, preprocess (your
-  ``transform``) and batch, the way ``provider.get`` + preprocessing + ``tf.train.batch`` did.
+* :meth:`DatasetDataProvider.batch` returns an iterable of batches: threads (default) or DataLoader worker
+  processes read, decode, preprocess (your ``transform``) and batch, the way ``provider.get`` + preprocessing +
+  ``tf.train.batch`` did (see :mod:`slim.data.batching`).
 * :meth:`DatasetDataProvider.make_dataset` returns the underlying ``IterableDataset``.
 
 Example (training; TF-Slim's ``train_image_classifier`` data pipeline)::
@@ -37,6 +38,7 @@ from slim.data.data_provider import DataProvider
 from slim.data.dataset import Dataset
 from slim.data.parallel_reader import get_data_files
 from slim.data.record_dataset import RecordDataset
+from slim.data.thread_batching import ThreadBatchLoader
 
 __all__ = ["DatasetDataProvider"]
 
@@ -151,18 +153,20 @@ class DatasetDataProvider(DataProvider):
         capacity: int | None = None,
         allow_smaller_final_batch: bool = False,
         **loader_kwargs: Any,
-    ) -> torch.utils.data.DataLoader:
-        """A DataLoader of batches of ``items`` (``tf.train.batch`` over ``provider.get(items)`` + preprocessing).
+    ) -> ThreadBatchLoader | torch.utils.data.DataLoader:
+        """Batches of ``items`` (``tf.train.batch`` over ``provider.get(items)`` + preprocessing).
 
         Args:
           items: Item names; each batch is a list with one batched value per item (or whatever ``transform``
             returns, collated).
           batch_size: Examples per batch.
-          num_threads: Worker processes reading, decoding, transforming and batching (0: the main process).
-          transform: ``transform(*items) -> example``, e.g. preprocessing; runs in the workers.
+          num_threads: Threads (or worker processes) decoding, transforming and batching (0: the caller's thread).
+          transform: ``transform(*items) -> example``, e.g. preprocessing; runs in the workers. With threads, a
+            transform taking a ``generator`` keyword gets one seeded per example (reproducible with ``seed``).
           capacity: Examples to prefetch in total.
-          allow_smaller_final_batch: Keep each worker's last, smaller batch (exact single pass for evaluation).
-          **loader_kwargs: Passed to :func:`slim.data.batching.batch` (``pin_memory``, ``collate_fn``, ...).
+          allow_smaller_final_batch: Keep the last, smaller batch (exact single pass for evaluation).
+          **loader_kwargs: Passed to :func:`slim.data.batching.batch` (``workers``, ``pin_memory``,
+            ``collate_fn``, ...).
         """
         return make_batches(
             self.make_dataset(items, transform),

@@ -13,6 +13,7 @@ overall; ``num_epochs=None`` repeats forever. Given a ``seed`` the stream is the
 from __future__ import annotations
 
 import collections
+import inspect
 import random
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -84,6 +85,21 @@ def _interleave(reader: Any, units: Sequence[WorkUnit], cycle_length: int) -> It
         yield f"{path}:{entry[0]}", entry[1]
 
 
+def _accepts_generator(function: Callable[..., Any] | None) -> bool:
+    """Whether ``function`` takes a ``generator`` keyword argument (explicitly or through ``**kwargs``)."""
+    if function is None:
+        return False
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(
+        parameter.kind is inspect.Parameter.VAR_KEYWORD
+        or (parameter.name == "generator" and parameter.kind is not inspect.Parameter.POSITIONAL_ONLY)
+        for parameter in parameters
+    )
+
+
 class RecordDataset(torch.utils.data.IterableDataset):
     """Records of ``data_files``, sharded across DataLoader workers and distributed ranks, optionally decoded.
 
@@ -94,7 +110,9 @@ class RecordDataset(torch.utils.data.IterableDataset):
       decoder: Decodes each record into ``items``; None yields ``(record key, record bytes)``.
       items: Item names to produce, in order (default: all of the decoder's). ``record_key`` may be one of them.
       transform: ``transform(*items) -> example``, applied in the worker (preprocessing); must be picklable when
-        workers are not forked.
+        workers are processes that are not forked. If it accepts a ``generator`` keyword, thread pools
+        (:mod:`slim.data.thread_batching`) pass a ``torch.Generator`` seeded for each example, which makes random
+        preprocessing reproducible whatever the thread timing.
       num_readers: Files each worker reads at the same time (interleaved record by record).
       shuffle: Shuffle the file order each epoch and the records through a buffer.
       num_epochs: Passes over the data; None repeats forever.
@@ -157,6 +175,7 @@ class RecordDataset(torch.utils.data.IterableDataset):
             self.items = None
             self._decode_items = []
         self.transform = transform
+        self._transform_takes_generator = _accepts_generator(transform)
         self.num_readers = num_readers
         self.shuffle = shuffle
         self.num_epochs = num_epochs
@@ -187,28 +206,46 @@ class RecordDataset(torch.utils.data.IterableDataset):
                 return  # this shard has nothing to read; repeating would spin forever
             epoch += 1
 
-    def __iter__(self) -> Iterator[Any]:
+    def records(self) -> Iterator[tuple[str, bytes]]:
+        """``(record key, record bytes)`` of the calling process's shard, in reading order (shuffled if asked)."""
         shard_index, num_shards = self.shard()
         reader = self.reader_class(**self.reader_kwargs)
         records = self._records(reader, shard_index, num_shards)
         if self.shuffle:
             rng = random.Random(derive_seed(self._buffer_seed, shard_index, num_shards))
             records = shuffle_buffer(records, self.capacity, self.min_after_dequeue, rng)
+        return records
+
+    @property
+    def transform_takes_generator(self) -> bool:
+        """Whether the transform accepts a ``generator=`` keyword (then thread pools pass one per example)."""
+        return self._transform_takes_generator
+
+    def example(self, key: str, record: bytes, generator: torch.Generator | None = None) -> Any:
+        """Decodes one record into the requested items and applies the transform (with ``generator`` if it takes one).
+
+        Raises:
+          ValueError: the record cannot be decoded (names the record).
+        """
+        decode_items = self._decode_items
+        try:
+            values = self.decoder.decode(record, decode_items) if decode_items else []
+        except Exception as error:
+            raise ValueError(f"Could not decode record {key}: {error}") from error
+        if self.record_key in self.items:
+            decoded = iter(values)
+            values = [key if item == self.record_key else next(decoded) for item in self.items]
+        if self.transform is None:
+            return tuple(values)
+        if generator is not None and self._transform_takes_generator:
+            return self.transform(*values, generator=generator)
+        return self.transform(*values)
+
+    def __iter__(self) -> Iterator[Any]:
+        records = self.records()
         if self.decoder is None:
             yield from records
             return
-        decode = self.decoder.decode
-        decode_items = self._decode_items
-        items = self.items
-        record_key = self.record_key
-        transform = self.transform
-        with_key = record_key in items
+        example = self.example
         for key, record in records:
-            try:
-                values = decode(record, decode_items) if decode_items else []
-            except Exception as error:
-                raise ValueError(f"Could not decode record {key}: {error}") from error
-            if with_key:
-                decoded = iter(values)
-                values = [key if item == record_key else next(decoded) for item in items]
-            yield transform(*values) if transform is not None else tuple(values)
+            yield example(key, record)

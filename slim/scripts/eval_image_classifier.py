@@ -31,7 +31,14 @@ FLAGS = (
         "num_preprocessing_threads",
         4,
         "integer",
-        "The number of threads (data-loader workers) used to create the batches.",
+        "The number of threads used to create the batches (or worker processes, see --preprocessing_workers).",
+    ),
+    Flag(
+        "preprocessing_workers",
+        "threads",
+        "string",
+        "What runs the num_preprocessing_threads workers: 'threads' (TF's meaning: threads in this process, the "
+        "fastest for slim's decoders and preprocessing) or 'processes' (DataLoader worker processes).",
     ),
     Flag("dataset_name", "imagenet", "string", "The name of the dataset to load."),
     Flag("dataset_split_name", "test", "string", "The name of the train/test split."),

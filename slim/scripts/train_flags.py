@@ -40,7 +40,14 @@ TRAIN_FLAGS = (
         "num_preprocessing_threads",
         4,
         "integer",
-        "The number of threads (data-loader worker processes) used to create the batches.",
+        "The number of threads used to create the batches (or worker processes, see --preprocessing_workers).",
+    ),
+    Flag(
+        "preprocessing_workers",
+        "threads",
+        "string",
+        "What runs the num_preprocessing_threads workers: 'threads' (TF's meaning: threads in this process, the "
+        "fastest for slim's decoders and preprocessing) or 'processes' (DataLoader worker processes).",
     ),
     Flag("log_every_n_steps", 10, "integer", "The frequency with which logs are print."),
     Flag("save_summaries_secs", 600, "integer", "The frequency with which summaries are saved, in seconds."),

@@ -1,7 +1,9 @@
-"""DatasetDataProvider on DataLoader workers: exactly-once epochs, seeds, num_epochs, rank sharding, batching."""
+"""DatasetDataProvider on preprocessing threads and DataLoader worker processes: exactly-once epochs, seeds,
+num_epochs, rank sharding, batching."""
 
 import collections
 import io
+import threading
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from slim.data.dataset_data_provider import DatasetDataProvider
 from slim.data.record_dataset import RecordDataset, shuffle_buffer
 from slim.data.tfrecord import TFRecordWriter
 
+WORKERS = pytest.mark.parametrize("workers", ["threads", "processes"])
 SIZES = [7, 5, 9]  # records per file; ids are 0..20
 NUM = sum(SIZES)
 
@@ -66,17 +69,22 @@ def test_data_provider():
         provider.get(["nope"])
 
 
-def test_two_workers_read_each_record_once_per_epoch(dataset):
+@WORKERS
+def test_two_workers_read_each_record_once_per_epoch(dataset, workers):
     provider = DatasetDataProvider(dataset, num_readers=2, num_epochs=2, common_queue_capacity=8, common_queue_min=3)
-    loader = provider.batch(["image", "label"], batch_size=4, num_threads=2, allow_smaller_final_batch=True)
+    loader = provider.batch(
+        ["image", "label"], batch_size=4, num_threads=2, allow_smaller_final_batch=True, workers=workers
+    )
     ids = _ids(loader)
     assert collections.Counter(ids) == {i: 2 for i in range(NUM)}
 
 
-def test_seed_makes_the_stream_reproducible(dataset):
+@WORKERS
+def test_seed_makes_the_stream_reproducible(dataset, workers):
     def stream(seed):
         provider = DatasetDataProvider(dataset, num_epochs=1, seed=seed, common_queue_capacity=10, common_queue_min=4)
-        return _ids(provider.batch(["label"], batch_size=3, num_threads=2, allow_smaller_final_batch=True))
+        loader = provider.batch(["label"], batch_size=3, num_threads=2, allow_smaller_final_batch=True, workers=workers)
+        return _ids(loader)
 
     first = stream(3)
     assert sorted(first) == list(range(NUM))
@@ -90,33 +98,44 @@ def test_unshuffled_single_pass_is_file_order(dataset):
     assert ids == list(range(NUM))
 
 
-def test_rank_sharding_with_simulated_ranks(dataset):
+@WORKERS
+def test_rank_sharding_with_simulated_ranks(dataset, workers):
     seen = collections.Counter()
     for rank in range(2):
         provider = DatasetDataProvider(dataset, num_epochs=1, seed=0, rank=rank, world_size=2)
         assert provider.rank == rank and provider.world_size == 2
-        seen.update(_ids(provider.batch(["label"], batch_size=2, num_threads=2, allow_smaller_final_batch=True)))
-    assert seen == {i: 1 for i in range(NUM)}  # 2 ranks x 2 workers = 4 shards over 3 files
+        loader = provider.batch(["label"], batch_size=2, num_threads=2, allow_smaller_final_batch=True, workers=workers)
+        seen.update(_ids(loader))
+    assert seen == {i: 1 for i in range(NUM)}  # processes: 2 ranks x 2 workers = 4 shards over 3 files
 
 
-def test_forever_and_drop_remainder(dataset):
+@WORKERS
+def test_forever_and_drop_remainder(dataset, workers):
     provider = DatasetDataProvider(dataset, num_epochs=None, seed=1, common_queue_capacity=6, common_queue_min=2)
-    loader = provider.batch(["label"], batch_size=5, num_threads=0)
+    loader = provider.batch(["label"], batch_size=5, num_threads=0, workers=workers)
     batches = [batch for _, batch in zip(range(13), loader)]  # 65 examples: more than 3 epochs
     assert all(batch[0].shape == (5,) for batch in batches)
     counts = collections.Counter(int(i) for batch in batches for i in batch[0])
     assert set(counts) == set(range(NUM)) and min(counts.values()) >= 2
-    dropped = DatasetDataProvider(dataset, num_epochs=1).batch(["label"], batch_size=4, num_threads=2)
+    dropped = DatasetDataProvider(dataset, num_epochs=1).batch(["label"], batch_size=4, num_threads=2, workers=workers)
     sizes = [len(batch[0]) for batch in dropped]
-    assert set(sizes) == {4}  # each worker's smaller final batch is dropped (allow_smaller_final_batch=False)
+    assert set(sizes) == {4}  # the smaller final batch(es) are dropped (allow_smaller_final_batch=False)
 
 
-def test_transform_runs_in_workers(dataset):
+@WORKERS
+def test_transform_runs_in_workers(dataset, workers):
+    def in_worker():
+        if workers == "threads":
+            return threading.current_thread().name.startswith("slim-preprocess")
+        return torch.utils.data.get_worker_info() is not None
+
     def preprocess(image, label):
-        return image.permute(2, 0, 1).float() / 255, label * 10, torch.utils.data.get_worker_info() is not None
+        return image.permute(2, 0, 1).float() / 255, label * 10, in_worker()
 
     provider = DatasetDataProvider(dataset, num_epochs=1, shuffle=False)
-    loader = provider.batch(["image", "label"], 4, num_threads=2, transform=preprocess, allow_smaller_final_batch=True)
+    loader = provider.batch(
+        ["image", "label"], 4, num_threads=2, transform=preprocess, allow_smaller_final_batch=True, workers=workers
+    )
     batches = list(loader)
     images, labels, _ = batches[0]
     assert images.shape == (4, 3, 2, 3) and images.dtype == torch.float32
