@@ -6,8 +6,9 @@ Makes (once) a folder of ``--num_images`` photo-like JPEGs (smooth colour fields
 size of a typical flowers photo), converts it with ``download_and_convert_data --dataset_name=image_folder``, then
 times the pipeline ``train_image_classifier`` uses (``slim.classification.inputs.training_batches``: preprocessing
 threads, or with ``--kinds processes`` DataLoader worker processes, decoding and running ``inception`` training
-preprocessing at 224, batches of ``--batch_size``) with 1 and 2 workers. With ``--tf_python`` it runs ``bench_input_pipeline_tf.py`` in that interpreter (TensorFlow lives in a
-separate virtualenv, never in the project) on the same records: ``tf.data`` with the same decode and TF-Slim's
+preprocessing at 224, batches of ``--batch_size``) with 1 and 2 workers. With ``--tf_python`` it runs
+``bench_input_pipeline_tf.py`` in that interpreter (TensorFlow lives in a separate virtualenv, never in the
+project) on the same records: ``tf.data`` with the same decode and TF-Slim's
 ``preprocess_for_train`` (fast mode) at ``num_parallel_calls`` 1 and 2, TF's thread pools capped at the same count.
 Prints a Markdown table of images/s and the ratio.
 """
