@@ -29,3 +29,16 @@ def test_resnet50_slim_vs_plain_checks_equal_outputs_and_prints_its_table():
 def test_models_table_runs_for_one_network():
     out = run("bench_models.py", "--names", "lenet", "--repeats", "1")
     assert "lenet" in out
+
+
+def test_preprocessing_benchmark_runs_both_paths(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    for index in range(4):
+        folder = tmp_path / f"class_{index % 2}"
+        folder.mkdir(exist_ok=True)
+        pixels = np.random.RandomState(index).randint(0, 256, size=(60, 80, 3)).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / f"{index}.jpg")
+    out = run("bench_preprocessing.py", "--image_folder", str(tmp_path), "--num_images", "4", "--passes", "1")
+    assert "| torch ops | 2 |" in out and "| fused kernel | 1 |" in out

@@ -19,6 +19,7 @@ and batches are assembled in reading order. So a seeded stream is the same for a
 
 from __future__ import annotations
 
+import atexit
 import collections
 import queue
 import random
@@ -193,6 +194,7 @@ class _Pipeline:
     def __init__(self, prefetch_batches: int) -> None:
         self.batches: queue.Queue[Any] = queue.Queue(maxsize=prefetch_batches)
         self.stop = threading.Event()
+        _live_pipelines.add(self)
 
     def put(self, item: Any) -> bool:
         """Queues ``item`` for the consumer; False if the consumer has gone."""
@@ -203,6 +205,27 @@ class _Pipeline:
             except queue.Full:
                 continue
         return False
+
+
+# Interpreter exit with a pipeline still running (a script that stops reading before the end of its batches): the
+# threads must be stopped and joined before Python finalizes. A daemon thread that is inside a torch op at that
+# moment is killed when it returns (pthread_exit unwinding through C++), which aborts the process ("terminate called
+# without an active exception"). So the feeder is an ordinary thread, and a hook that runs when the main thread
+# ends, before the interpreter joins the remaining threads, tells every pipeline to stop (as concurrent.futures does
+# for its own workers). Without that hook (a Python lacking it) the feeder stays a daemon thread.
+_live_pipelines: weakref.WeakSet[_Pipeline] = weakref.WeakSet()
+
+
+def _stop_all_pipelines() -> None:
+    for pipeline in list(_live_pipelines):
+        pipeline.stop.set()
+
+
+_register_before_join = getattr(threading, "_register_atexit", None)
+if _register_before_join is not None:
+    _register_before_join(_stop_all_pipelines)
+else:  # pragma: no cover - every CPython from 3.9 has the hook
+    atexit.register(_stop_all_pipelines)
 
 
 def _thread_generator(local: threading.local) -> torch.Generator:
@@ -289,7 +312,7 @@ class _BatchIterator:
         self._pipeline = _Pipeline(loader.prefetch_batches)
         pool = _start_preprocessing_threads(loader.num_threads)
         self._thread = threading.Thread(target=_feed, args=(loader, self._pipeline, pool), name="slim-batch-feeder")
-        self._thread.daemon = True
+        self._thread.daemon = _register_before_join is None
         self._thread.start()
         self._done = False
         weakref.finalize(self, self._pipeline.stop.set)

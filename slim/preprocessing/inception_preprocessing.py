@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-from slim.preprocessing import _random, crop_ops
+from slim.preprocessing import _random, crop_ops, fused_ops
 from slim.preprocessing import image_ops as ops
 from slim.preprocessing.crop_ops import draw_bounding_boxes
 from slim.preprocessing.distorted_bounding_box import sample_distorted_bounding_box
@@ -51,6 +51,10 @@ ImageSummaryFn = Callable[[str, torch.Tensor], Any]
 
 _NUM_RESIZE_METHODS = 4  # bilinear, nearest neighbour, bicubic, area (TF1 ResizeMethod codes 0..3)
 _NUM_COLOR_ORDERINGS = 4
+_MAX_BRIGHTNESS_DELTA = 32.0 / 255.0
+_SATURATION_RANGE = (0.5, 1.5)
+_HUE_MAX_DELTA = 0.2
+_CONTRAST_RANGE = (0.5, 1.5)
 
 
 def apply_with_random_selector(
@@ -87,10 +91,10 @@ def distort_color(
     Raises:
       ValueError: for an ordering outside the allowed range.
     """
-    brightness = lambda x: ops.random_brightness(x, max_delta=32.0 / 255.0, generator=generator)
-    saturation = lambda x: ops.random_saturation(x, lower=0.5, upper=1.5, generator=generator)
-    hue = lambda x: ops.random_hue(x, max_delta=0.2, generator=generator)
-    contrast = lambda x: ops.random_contrast(x, lower=0.5, upper=1.5, generator=generator)
+    brightness = lambda x: ops.random_brightness(x, _MAX_BRIGHTNESS_DELTA, generator=generator)
+    saturation = lambda x: ops.random_saturation(x, *_SATURATION_RANGE, generator=generator)
+    hue = lambda x: ops.random_hue(x, _HUE_MAX_DELTA, generator=generator)
+    contrast = lambda x: ops.random_contrast(x, *_CONTRAST_RANGE, generator=generator)
     if fast_mode:
         orderings = ((brightness, saturation), (saturation, brightness))
     else:
@@ -190,6 +194,8 @@ def preprocess_for_train(
     # The pixels keep their dtype through crop and resize (see _resized_to_unit_range); only the summaries, which
     # draw on the whole image, need it in float.
     image = ops.to_image_tensor(image)
+    if fast_mode and not summarize and not use_grayscale and _fused_kernel_applies(image):
+        return _fast_mode_in_one_kernel(image, height, width, bbox, random_crop, generator)
     summary_image = ops.convert_image_dtype(image, torch.float32).unsqueeze(0) if summarize else None
     if bbox is None:
         bbox = torch.tensor([0.0, 0.0, 1.0, 1.0]).view(1, 1, 4)
@@ -225,6 +231,45 @@ def preprocess_for_train(
     if summarize:
         image_summary_fn("final_distorted_image", distorted.unsqueeze(0))
     return (distorted - 0.5).mul_(2.0)
+
+
+def _fused_kernel_applies(image: torch.Tensor) -> bool:
+    """Whether :mod:`fused_ops` can do the fast-mode training steps (numba installed; a uint8 RGB image)."""
+    return image.dtype == torch.uint8 and image.shape[0] == 3 and fused_ops.available()
+
+
+def _fast_mode_in_one_kernel(
+    image: torch.Tensor, height: int, width: int, bbox: Any, random_crop: bool, generator: torch.Generator | None
+) -> torch.Tensor:
+    """:func:`preprocess_for_train`'s fast mode (no summaries, RGB out) as one :mod:`fused_ops` call.
+
+    Draws the same random numbers, in the same order, as the torch ops of :func:`preprocess_for_train` (crop,
+    resize-method selector, flip, colour-ordering selector, brightness, saturation), so a seeded generator gives
+    the same crop, flip and strengths either way, and values equal to float rounding (tested).
+    """
+    image_height, image_width = image.shape[-2], image.shape[-1]
+    if random_crop:
+        if bbox is None:
+            bbox = torch.tensor([0.0, 0.0, 1.0, 1.0]).view(1, 1, 4)
+        (top, left), (crop_height, crop_width), _ = sample_distorted_bounding_box(
+            (image_height, image_width), bbox, use_image_if_no_bounding_boxes=True, generator=generator
+        )
+    else:
+        top, left, crop_height, crop_width = 0, 0, image_height, image_width
+    _random.randint(0, 1, generator)  # the resize-method selector: one method (bilinear) in fast mode
+    flip = _random.coin(generator)
+    _random.randint(0, 1, generator)  # the colour-ordering selector: one ordering in fast mode
+    brightness_delta = _random.uniform(-_MAX_BRIGHTNESS_DELTA, _MAX_BRIGHTNESS_DELTA, generator)
+    saturation_factor = _random.uniform(*_SATURATION_RANGE, generator)
+    return fused_ops.crop_resize_distort(
+        image.permute(1, 2, 0),
+        (top, left, crop_height, crop_width),
+        (height, width),
+        flip=flip,
+        colour_order=fused_ops.BRIGHTNESS_THEN_SATURATION,
+        brightness_delta=brightness_delta,
+        saturation_factor=saturation_factor,
+    )
 
 
 def preprocess_for_eval(

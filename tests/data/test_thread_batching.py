@@ -208,3 +208,30 @@ def test_preprocessing_threads_leave_the_callers_torch_threads_alone(dataset, tm
     result = subprocess.run([sys.executable, str(script), dataset.data_sources], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == default.split()
+
+
+def test_exiting_while_a_thread_is_inside_a_torch_op_is_clean(dataset, tmp_path):
+    # A script that stops reading while the feeder thread is busy in torch (here: a slow collate_fn). As a daemon
+    # thread the feeder was killed when its op returned during finalization, aborting the process (SIGABRT,
+    # "terminate called without an active exception"); it must be stopped and joined before that instead.
+    script = tmp_path / "exit_early.py"
+    script.write_text(
+        "import sys, torch\n"
+        "from slim.data.dataset import Dataset\n"
+        "from slim.data.dataset_data_provider import DatasetDataProvider\n"
+        "from slim.data import tfexample_decoder as d\n"
+        "decoder = d.TFExampleDecoder({'id': d.FixedLenFeature([], 'int64')}, {'label': d.Tensor('id')})\n"
+        "loader = DatasetDataProvider(Dataset(sys.argv[1], None, decoder, 24, {}), seed=0).batch(['label'], 1)\n"
+        "matrix = torch.randn(800, 800)\n"
+        "def slow_collate(examples):\n"
+        "    for _ in range(10):\n"
+        "        torch.mm(matrix, matrix)\n"
+        "    return examples\n"
+        "loader.collate_fn = slow_collate\n"
+        "next(iter(loader))\n"
+        "print('read one batch')\n"
+    )
+    for _ in range(2):
+        result = subprocess.run([sys.executable, str(script), dataset.data_sources], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.strip() == "read one batch"

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from slim.preprocessing import _random, image_ops, inception_preprocessing, resize_ops
+from slim.preprocessing import _random, fused_ops, image_ops, inception_preprocessing, resize_ops
 from slim.preprocessing.distorted_bounding_box import sample_distorted_bounding_box
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "preprocessing" / "preprocessing_reference.npz"
@@ -130,7 +130,8 @@ def test_uniform_draw_equals_the_float32_tensor_formula():
 # ------------------------------------------------------------------------------------------------ training pipeline
 @pytest.mark.parametrize("case", range(len(REF["inception_train_fixed/params"])))
 def test_train_preprocessing_with_fixed_choices_matches_tf(monkeypatch, case):
-    """``preprocess_for_train`` itself, its random choices replaced by the fixture's, against TF's ops."""
+    """``preprocess_for_train``'s torch ops, their random choices replaced by the fixture's, against TF's ops."""
+    monkeypatch.setenv("SLIM_DISABLE_FUSED_PREPROCESSING", "1")  # the fused kernel: the test below
     row = REF["inception_train_fixed/params"][case]
     image_index, top, left, crop_h, crop_w, height, width, flip = (int(v) for v in row[:8])
     delta, factor = float(row[8]), float(row[9])
@@ -156,6 +157,24 @@ def test_train_preprocessing_with_fixed_choices_matches_tf(monkeypatch, case):
     assert max_error(ours, REF[f"inception_train_fixed/{case}"]) <= 2e-6
 
 
+@pytest.mark.parametrize("case", range(len(REF["inception_train_fixed/params"])))
+def test_fused_kernel_with_fixed_choices_matches_tf(case):
+    """The fused kernel (fused_ops) with the fixture's crop, flip and strengths, against TF's ops."""
+    pytest.importorskip("numba")
+    row = REF["inception_train_fixed/params"][case]
+    image_index, top, left, crop_h, crop_w, height, width, flip = (int(v) for v in row[:8])
+    ours = fused_ops.crop_resize_distort(
+        torch.from_numpy(REF["image_" + "abc"[image_index]]),
+        (top, left, crop_h, crop_w),
+        (height, width),
+        flip=bool(flip),
+        colour_order=fused_ops.BRIGHTNESS_THEN_SATURATION,
+        brightness_delta=float(row[8]),
+        saturation_factor=float(row[9]),
+    )
+    assert max_error(ours, REF[f"inception_train_fixed/{case}"]) <= 2e-6
+
+
 def _exact_train(image: np.ndarray, height: int, width: int, generator: torch.Generator) -> torch.Tensor:
     """TF-Slim's fast-mode training steps with the exact ops, drawing in preprocess_for_train's order."""
     x = image_ops.convert_image_dtype(chw(image), torch.float32)
@@ -171,8 +190,13 @@ def _exact_train(image: np.ndarray, height: int, width: int, generator: torch.Ge
     return (x.clamp(0.0, 1.0) - 0.5) * 2.0
 
 
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("shape", [(45, 61), (375, 500)])
-def test_train_preprocessing_equals_the_exact_ops_with_the_same_draws(shape):
+def test_train_preprocessing_equals_the_exact_ops_with_the_same_draws(monkeypatch, shape, fused):
+    if fused:
+        pytest.importorskip("numba")
+    else:
+        monkeypatch.setenv("SLIM_DISABLE_FUSED_PREPROCESSING", "1")
     image = np.random.RandomState(shape[0]).randint(0, 256, size=(*shape, 3)).astype(np.uint8)
     for seed in range(6):
         ours = inception_preprocessing.preprocess_for_train(
