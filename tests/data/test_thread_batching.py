@@ -188,25 +188,33 @@ def test_non_tensor_items_are_collated_as_dataloader_does(dataset):
     assert isinstance(keys, list) and keys[0].endswith("train-00000-of-00002:0") and labels.tolist() == [0, 2, 4]
 
 
-def test_preprocessing_threads_leave_the_callers_torch_threads_alone(dataset, tmp_path):
-    # torch.set_num_threads in a pool thread also changes the count of threads that have not used torch yet: run
-    # in a fresh interpreter whose main thread has not, and check it keeps torch's default.
-    script = tmp_path / "threads.py"
+def run_script(dataset, tmp_path, body: str) -> subprocess.CompletedProcess:
+    """Runs ``body`` in a fresh interpreter after a prologue that defines ``provider``, a DatasetDataProvider over
+    ``dataset``'s records (the int64 ``id`` feature as ``label``); asserts it exits cleanly."""
+    script = tmp_path / "script.py"
     script.write_text(
         "import sys, torch\n"
         "from slim.data.dataset import Dataset\n"
         "from slim.data.dataset_data_provider import DatasetDataProvider\n"
         "from slim.data import tfexample_decoder as d\n"
         "decoder = d.TFExampleDecoder({'id': d.FixedLenFeature([], 'int64')}, {'label': d.Tensor('id')})\n"
-        "dataset = Dataset(sys.argv[1], None, decoder, 24, {})\n"
-        "batches = iter(DatasetDataProvider(dataset, seed=0).batch(['label'], 4, num_threads=2))\n"
-        "next(batches)\n"
-        "print(torch.get_num_threads())\n"
+        "provider = DatasetDataProvider(Dataset(sys.argv[1], None, decoder, 24, {}), seed=0)\n" + body
+    )
+    result = subprocess.run([sys.executable, str(script), dataset.data_sources], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def test_preprocessing_threads_leave_the_callers_torch_threads_alone(dataset, tmp_path):
+    # torch.set_num_threads in a pool thread also changes the count of threads that have not used torch yet: run
+    # in a fresh interpreter whose main thread has not, and check it keeps torch's default.
+    result = run_script(
+        dataset,
+        tmp_path,
+        "next(iter(provider.batch(['label'], 4, num_threads=2)))\nprint(torch.get_num_threads())\n",
     )
     default = subprocess.run([sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
                              capture_output=True, text=True, check=True).stdout  # fmt: skip
-    result = subprocess.run([sys.executable, str(script), dataset.data_sources], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == default.split()
 
 
@@ -214,14 +222,8 @@ def test_exiting_while_a_thread_is_inside_a_torch_op_is_clean(dataset, tmp_path)
     # A script that stops reading while the feeder thread is busy in torch (here: a slow collate_fn). As a daemon
     # thread the feeder was killed when its op returned during finalization, aborting the process (SIGABRT,
     # "terminate called without an active exception"); it must be stopped and joined before that instead.
-    script = tmp_path / "exit_early.py"
-    script.write_text(
-        "import sys, torch\n"
-        "from slim.data.dataset import Dataset\n"
-        "from slim.data.dataset_data_provider import DatasetDataProvider\n"
-        "from slim.data import tfexample_decoder as d\n"
-        "decoder = d.TFExampleDecoder({'id': d.FixedLenFeature([], 'int64')}, {'label': d.Tensor('id')})\n"
-        "loader = DatasetDataProvider(Dataset(sys.argv[1], None, decoder, 24, {}), seed=0).batch(['label'], 1)\n"
+    body = (
+        "loader = provider.batch(['label'], 1)\n"
         "matrix = torch.randn(800, 800)\n"
         "def slow_collate(examples):\n"
         "    for _ in range(10):\n"
@@ -232,6 +234,4 @@ def test_exiting_while_a_thread_is_inside_a_torch_op_is_clean(dataset, tmp_path)
         "print('read one batch')\n"
     )
     for _ in range(2):
-        result = subprocess.run([sys.executable, str(script), dataset.data_sources], capture_output=True, text=True)
-        assert result.returncode == 0, result.stderr[-2000:]
-        assert result.stdout.strip() == "read one batch"
+        assert run_script(dataset, tmp_path, body).stdout.strip() == "read one batch"
