@@ -211,6 +211,7 @@ def run_slim(args: argparse.Namespace) -> dict[str, Any]:
             batch_size=args.batch_size,
             max_number_of_steps=total,
             num_preprocessing_threads=args.workers,
+            preprocessing_workers=args.slim_workers,
             optimizer=spec["slim_optimizer"],
             learning_rate=LEARNING_RATE,
             weight_decay=spec["weight_decay"],
@@ -506,7 +507,7 @@ def run_side(python: str, side: str, args: argparse.Namespace, net: str, workers
         python, HERE, "--side", side, "--net", net, "--workers", str(workers),
         "--image_folder", images, "--dataset_dir", records, "--num_classes", str(args.num_classes),
         "--batch_size", str(args.batch_size), "--steps", str(args.steps), "--warmup", str(args.warmup),
-        "--profile", profile, "--plain_lrn", args.plain_lrn,
+        "--profile", profile, "--plain_lrn", args.plain_lrn, "--slim_workers", args.slim_workers,
     ]  # fmt: skip
     busy_before = wait_for_quiet(args.max_busy, args.quiet_timeout)
     usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -558,7 +559,13 @@ def main(argv: list[str] | None = None) -> None:
         help="the LRN of the timm side's CifarNet: nn.LocalResponseNorm, or a sum of shifted slices (slim's way)",
     )
     parser.add_argument("--nets", default="cifarnet,mobilenet_v1_025")
-    parser.add_argument("--workers", default="1,2", help="DataLoader worker counts to time (comma-separated)")
+    parser.add_argument("--workers", default="1,2", help="data worker counts to time (comma-separated)")
+    parser.add_argument(
+        "--slim_workers",
+        choices=("threads", "processes"),
+        default="threads",
+        help="the slim side's --preprocessing_workers (its default: threads in the training process)",
+    )
     parser.add_argument("--num_classes", type=int, default=10)
     parser.add_argument("--per_class", type=int, default=200)
     parser.add_argument("--batch_size", type=int, default=32)
@@ -626,7 +633,8 @@ def main(argv: list[str] | None = None) -> None:
     versions = f"slim side: torch {rows[0][2]['torch']}" if rows else ""
     if rows and rows[0][3]:
         versions += f"; timm side: torch {rows[0][3]['torch']}, timm {rows[0][3]['timm']}"
-    print(f"{versions}; torch threads {rows[0][2]['threads'] if rows else '-'}\n")
+    threads = rows[0][2]["threads"] if rows else "-"
+    print(f"{versions}; torch threads {threads}; slim's data workers: {args.slim_workers}\n")
     print("| network | size | workers | slim (images/s) | timm (images/s) | slim / timm | other load |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     for net, workers, slim_result, timm_result in rows:

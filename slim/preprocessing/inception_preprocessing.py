@@ -194,11 +194,11 @@ def preprocess_for_train(
     # The pixels keep their dtype through crop and resize (see _resized_to_unit_range); only the summaries, which
     # draw on the whole image, need it in float.
     image = ops.to_image_tensor(image)
+    if bbox is None:
+        bbox = torch.tensor([0.0, 0.0, 1.0, 1.0]).view(1, 1, 4)
     if fast_mode and not summarize and not use_grayscale and _fused_kernel_applies(image):
         return _fast_mode_in_one_kernel(image, height, width, bbox, random_crop, generator)
     summary_image = ops.convert_image_dtype(image, torch.float32).unsqueeze(0) if summarize else None
-    if bbox is None:
-        bbox = torch.tensor([0.0, 0.0, 1.0, 1.0]).view(1, 1, 4)
     if summarize:
         boxes = torch.as_tensor(bbox, dtype=torch.float32).reshape(1, -1, 4)
         image_summary_fn("image_with_bounding_boxes", draw_bounding_boxes(summary_image, boxes))
@@ -249,8 +249,6 @@ def _fast_mode_in_one_kernel(
     """
     image_height, image_width = image.shape[-2], image.shape[-1]
     if random_crop:
-        if bbox is None:
-            bbox = torch.tensor([0.0, 0.0, 1.0, 1.0]).view(1, 1, 4)
         (top, left), (crop_height, crop_width), _ = sample_distorted_bounding_box(
             (image_height, image_width), bbox, use_image_if_no_bounding_boxes=True, generator=generator
         )
