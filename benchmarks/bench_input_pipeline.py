@@ -4,9 +4,10 @@
 
 Makes (once) a folder of ``--num_images`` photo-like JPEGs (smooth colour fields with shapes and sensor noise, the
 size of a typical flowers photo), converts it with ``download_and_convert_data --dataset_name=image_folder``, then
-times the pipeline ``train_image_classifier`` uses (``slim.classification.inputs.training_batches``: preprocessing
-threads, or with ``--kinds processes`` DataLoader worker processes, decoding and running ``inception`` training
-preprocessing at 224, batches of ``--batch_size``) with 1 and 2 workers. With ``--tf_python`` it runs
+times the pipeline ``train_image_classifier`` uses (``slim.classification.inputs.training_batches``, decoding and
+running ``inception`` training preprocessing at 224, batches of ``--batch_size``) with 1 and 2 workers of each
+``--kinds``: ``threads`` (preprocessing threads) and ``processes`` (DataLoader worker processes, the scripts'
+default). With ``--tf_python`` it runs
 ``bench_input_pipeline_tf.py`` in that interpreter (TensorFlow lives in a separate virtualenv, never in the
 project) on the same records: ``tf.data`` with the same decode and TF-Slim's
 ``preprocess_for_train`` (fast mode) at ``num_parallel_calls`` 1 and 2, TF's thread pools capped at the same count.
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--num_batches", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--workers", default="1,2")
-    parser.add_argument("--kinds", default="threads", help="comma-separated: threads, processes")
+    parser.add_argument("--kinds", default="threads,processes", help="comma-separated: threads, processes")
     parser.add_argument("--tf_python", default=None, help="a Python with TensorFlow, to time tf.data too")
     args = parser.parse_args(argv)
 

@@ -44,10 +44,11 @@ TRAIN_FLAGS = (
     ),
     Flag(
         "preprocessing_workers",
-        "threads",
+        "processes",
         "string",
-        "What runs the num_preprocessing_threads workers: 'threads' (TF's meaning: threads in this process, the "
-        "fastest for slim's decoders and preprocessing) or 'processes' (DataLoader worker processes).",
+        "What runs the num_preprocessing_threads workers: 'processes' (DataLoader worker processes; the fastest "
+        "training, since the training loop keeps the GIL to itself) or 'threads' (TF's meaning: threads in this "
+        "process; the fastest input pipeline on its own). Measurements: docs/performance.md.",
     ),
     Flag("log_every_n_steps", 10, "integer", "The frequency with which logs are print."),
     Flag("save_summaries_secs", 600, "integer", "The frequency with which summaries are saved, in seconds."),
