@@ -563,8 +563,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--slim_workers",
         choices=("threads", "processes"),
-        default="threads",
-        help="the slim side's --preprocessing_workers (its default: threads in the training process)",
+        default="processes",
+        help="the slim side's --preprocessing_workers (the scripts' default: worker processes)",
     )
     parser.add_argument("--num_classes", type=int, default=10)
     parser.add_argument("--per_class", type=int, default=200)

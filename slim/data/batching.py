@@ -3,8 +3,10 @@
 * ``workers="threads"`` (default): a pool of threads in this process decodes and preprocesses, in reading order,
   into reused batch buffers (:class:`slim.data.thread_batching.ThreadBatchLoader`). Fastest for slim's decoders and
   preprocessing, whose heavy parts release the GIL; a seeded stream is the same for any number of threads.
-* ``workers="processes"``: a ``torch.utils.data.DataLoader`` whose worker processes each read their own shard of
-  the records, decode, preprocess and collate whole batches. For transforms that hold the GIL.
+* ``workers="processes"``: ``torch.utils.data.DataLoader`` worker processes each read their own shard of the
+  records, decode, preprocess and collate whole batches, into shared buffers that are reused
+  (:class:`slim.data.process_batching.ProcessBatchLoader`). For transforms that hold the GIL, and for feeding a
+  training loop in the same process (which then does not share the GIL with the preprocessing).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from slim.data.process_batching import ProcessBatchLoader, make_process_loader
 from slim.data.sharding import derive_seed
 from slim.data.thread_batching import ThreadBatchLoader
 
@@ -43,7 +46,7 @@ def batch(
     multiprocessing_context: Any = None,
     timeout: float = 0,
     workers: str = "threads",
-) -> ThreadBatchLoader | torch.utils.data.DataLoader:
+) -> ThreadBatchLoader | ProcessBatchLoader | torch.utils.data.DataLoader:
     """An iterable of batches of ``batch_size`` examples from ``dataset`` (``tf.train.batch``).
 
     Args:
@@ -64,8 +67,9 @@ def batch(
       workers: ``"threads"`` or ``"processes"`` (see the module docstring).
 
     Returns:
-      A :class:`ThreadBatchLoader` or a ``DataLoader``; iterating it yields collated batches (a list with one
-      batched tensor per item).
+      A :class:`ThreadBatchLoader`, a :class:`ProcessBatchLoader`, or (no workers, or a custom ``collate_fn``
+      with processes) a plain ``DataLoader``; iterating it yields collated batches (a list with one batched tensor
+      per item).
 
     Raises:
       ValueError: a bad size or count, an unknown ``workers``, or a processes-only option with threads.
@@ -101,12 +105,12 @@ def batch(
         raise ValueError("multiprocessing_context and timeout need worker processes (num_threads >= 1).")
     if seed is not None:
         kwargs["generator"] = torch.Generator().manual_seed(derive_seed(seed, rank, 0xBA7C) % 2**63)
-    return torch.utils.data.DataLoader(
+    return make_process_loader(
         dataset,
-        batch_size=batch_size,
-        num_workers=num_threads,
+        batch_size,
+        num_threads,
+        collate_fn,
         drop_last=not allow_smaller_final_batch,
         pin_memory=pin_memory,
-        collate_fn=collate_fn,
         **kwargs,
     )

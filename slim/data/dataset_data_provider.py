@@ -37,6 +37,7 @@ from slim.data.batching import batch as make_batches
 from slim.data.data_provider import DataProvider
 from slim.data.dataset import Dataset
 from slim.data.parallel_reader import get_data_files
+from slim.data.process_batching import ProcessBatchLoader
 from slim.data.record_dataset import RecordDataset
 from slim.data.thread_batching import ThreadBatchLoader
 
@@ -153,7 +154,7 @@ class DatasetDataProvider(DataProvider):
         capacity: int | None = None,
         allow_smaller_final_batch: bool = False,
         **loader_kwargs: Any,
-    ) -> ThreadBatchLoader | torch.utils.data.DataLoader:
+    ) -> ThreadBatchLoader | ProcessBatchLoader | torch.utils.data.DataLoader:
         """Batches of ``items`` (``tf.train.batch`` over ``provider.get(items)`` + preprocessing).
 
         Args:

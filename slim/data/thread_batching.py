@@ -4,13 +4,13 @@ A feeder thread reads the records of this process's shard (sharded by distribute
 buffer), hands each one to a pool of ``num_threads`` threads that decode and transform it (preprocessing), and
 assembles the results, in reading order, into batches that wait in a small queue for the consumer.
 
-Why threads rather than DataLoader worker processes (measured in docs/performance.md): the expensive parts, JPEG
-decoding and the torch ops of preprocessing, release the GIL, and a thread hands its result over by reference,
-while a worker process sends every batch through a fresh shared-memory segment whose pages must be allocated and
-faulted in for each batch. Batches here are stacked into a small pool of reused buffers: a buffer is written again
-only once nothing outside the pool refers to its memory (no tensor, view or array of a batch you still hold).
-Worker processes (:func:`slim.data.batching.batch` with ``workers="processes"``) remain the better choice for
-transforms that hold the GIL (pure-Python image code).
+Why threads (measured in docs/performance.md): the expensive parts, JPEG decoding and slim's preprocessing, release
+the GIL, a thread hands its result over by reference, nothing is pickled, and a seeded stream is the same for any
+number of threads. Batches are stacked into a small pool of reused buffers: a buffer is written again only once
+nothing outside the pool refers to its memory (no tensor, view or array of a batch you still hold). Worker processes
+(:func:`slim.data.batching.batch` with ``workers="processes"``, :mod:`slim.data.process_batching`) are the better
+choice for transforms that hold the GIL (pure-Python image code) and for feeding a training loop in this process,
+which otherwise shares the GIL with the preprocessing threads.
 
 Reproducibility: examples are numbered in reading order; example ``n`` is transformed with a ``torch.Generator``
 seeded from ``(seed, rank, n)`` (when the transform takes a ``generator`` keyword, as slim's preprocessing does),
@@ -31,22 +31,11 @@ from typing import Any
 
 import torch
 
+from slim.data.buffer_reuse import only_owner_refers_to
 from slim.data.record_dataset import RecordDataset
 from slim.data.sharding import derive_seed
 
 __all__ = ["ThreadBatchLoader"]
-
-# How many references a pooled buffer's storage has when only the pool holds it: the pool's tensor plus the
-# temporary ``untyped_storage()`` object used to ask. ``_storage_Use_Count`` is what inductor's CUDA-graph trees use
-# for the same question; without it buffers are simply never reused.
-_storage_use_count = getattr(torch._C, "_storage_Use_Count", None)
-_POOL_ONLY = 2
-
-
-def _only_pool_refers_to(buffer: torch.Tensor) -> bool:
-    if _storage_use_count is None:
-        return False
-    return _storage_use_count(buffer.untyped_storage()._cdata) <= _POOL_ONLY
 
 
 class _BufferPool:
@@ -64,7 +53,7 @@ class _BufferPool:
             (
                 candidate
                 for candidate in self._buffers
-                if candidate.shape == shape and candidate.dtype == first.dtype and _only_pool_refers_to(candidate)
+                if candidate.shape == shape and candidate.dtype == first.dtype and only_owner_refers_to(candidate)
             ),
             None,
         )

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from slim.scripts.flagspec import Flag, parse_argv, resolve_kwargs
+from slim.scripts.input_flags import PREPROCESSING_FLAGS
 
 FLAGS = (
     Flag("batch_size", 100, "integer", "The number of samples in each batch."),
@@ -27,20 +28,7 @@ FLAGS = (
         "path to a checkpoint file (TF-Slim's format or ours).",
     ),
     Flag("eval_dir", "/tmp/tfmodel/", "string", "Directory where the results are saved to."),
-    Flag(
-        "num_preprocessing_threads",
-        4,
-        "integer",
-        "The number of threads used to create the batches (or worker processes, see --preprocessing_workers).",
-    ),
-    Flag(
-        "preprocessing_workers",
-        "processes",
-        "string",
-        "What runs the num_preprocessing_threads workers: 'processes' (DataLoader worker processes; the fastest "
-        "training, since the training loop keeps the GIL to itself) or 'threads' (TF's meaning: threads in this "
-        "process; the fastest input pipeline on its own). Measurements: docs/performance.md.",
-    ),
+    *PREPROCESSING_FLAGS,
     Flag("dataset_name", "imagenet", "string", "The name of the dataset to load."),
     Flag("dataset_split_name", "test", "string", "The name of the train/test split."),
     Flag("dataset_dir", None, "string", "The directory where the dataset files are stored."),

@@ -2,6 +2,7 @@
 beyond TF-Slim, off by default where they change numerics."""
 
 from slim.scripts.flagspec import Flag
+from slim.scripts.input_flags import PREPROCESSING_FLAGS
 
 TRAIN_FLAGS = (
     # General.
@@ -36,20 +37,7 @@ TRAIN_FLAGS = (
         "handled locally by the worker (the only mode DDP has).",
     ),
     Flag("num_readers", 4, "integer", "The number of parallel readers that read data from the dataset."),
-    Flag(
-        "num_preprocessing_threads",
-        4,
-        "integer",
-        "The number of threads used to create the batches (or worker processes, see --preprocessing_workers).",
-    ),
-    Flag(
-        "preprocessing_workers",
-        "processes",
-        "string",
-        "What runs the num_preprocessing_threads workers: 'processes' (DataLoader worker processes; the fastest "
-        "training, since the training loop keeps the GIL to itself) or 'threads' (TF's meaning: threads in this "
-        "process; the fastest input pipeline on its own). Measurements: docs/performance.md.",
-    ),
+    *PREPROCESSING_FLAGS,
     Flag("log_every_n_steps", 10, "integer", "The frequency with which logs are print."),
     Flag("save_summaries_secs", 600, "integer", "The frequency with which summaries are saved, in seconds."),
     Flag("save_interval_secs", 600, "integer", "The frequency with which the model is saved, in seconds."),
